@@ -1,0 +1,64 @@
+"""An alert, as published on Kafka `zw.alerts`, MQTT and the channels (SPEC "Alerts")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AlertKind(StrEnum):
+    DATA_GAP = "data_gap"
+    INVALID_DATA = "invalid_data"
+    EXCEEDANCE = "exceedance"
+    SUSPECT_DATA = "suspect_data"
+    PLATFORM_OFFLINE = "platform_offline"
+    ASSESSMENT_MISSING = "assessment_missing"
+    ASSESSMENT_EXPIRING = "assessment_expiring"
+    HAZARD_OVERDUE = "hazard_overdue"
+    COVERAGE_BELOW_TARGET = "coverage_below_target"
+    PIPELINE_STALLED = "pipeline_stalled"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Audience(StrEnum):
+    ECOLOGY = "ecology"
+    EMERGENCY = "emergency"
+    ZONE = "zone"
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    zh: str
+    en: str
+
+
+class Alert(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    kind: AlertKind
+    status: AlertStatus
+    severity: Severity
+    zone: str
+    enterprise: str | None = None
+    point: str | None = None
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    summary: Summary
+    audience: list[Audience] = Field(default_factory=list)

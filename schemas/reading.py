@@ -1,0 +1,62 @@
+"""A reading: values of one monitoring point at one event time, with HJ 212 flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat
+
+
+class Flag(StrEnum):
+    """HJ 212-2017 data flags, per factor."""
+
+    NORMAL = "N"
+    STOPPED = "F"
+    MAINTENANCE = "M"
+    MANUAL = "S"
+    FAULT = "D"
+    CALIBRATION = "C"
+    OVER_RANGE = "T"
+    COMM_FAULT = "B"
+
+    @property
+    def is_valid(self) -> bool:
+        """Valid data counts toward online status and completeness (SPEC: flag N or T)."""
+        return self in (Flag.NORMAL, Flag.OVER_RANGE)
+
+
+class Source(StrEnum):
+    JSON = "json"
+    HJ212 = "hj212"
+
+
+class Reading(BaseModel):
+    """The JSON reading a device or gateway publishes on `zw/v1/{zone}/readings`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    point: str = Field(min_length=1, max_length=64)
+    ts: AwareDatetime
+    values: dict[str, FiniteFloat] = Field(min_length=1)
+    flags: dict[str, Flag] = Field(default_factory=dict)
+
+
+class ReadingEvent(BaseModel):
+    """A reading as ingest puts it on Kafka: resolved against the registry, keyed by point."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    point: str
+    zone: str
+    enterprise: str
+    ts: datetime
+    values: dict[str, float]
+    flags: dict[str, Flag] = Field(default_factory=dict)
+    source: Source = Source.JSON
+    received_at: datetime
+    cn: str | None = None
+    """HJ 212 command number of the frame (2011 real-time, 2051 minute, 2061 hourly, 2031 daily)."""
+
+    def flag_of(self, factor: str) -> Flag:
+        return self.flags.get(factor, Flag.NORMAL)

@@ -1,0 +1,1 @@
+"""zonewatch: the command line entry point that ties ingest, streams and alerts together."""
