@@ -2,12 +2,12 @@
 
 from schemas.alert import Alert, AlertKind, AlertStatus, Audience, Severity, Summary
 from schemas.deadletter import DeadLetter
-from schemas.events import Assessment, Hazard, Heartbeat
+from schemas.events import Assessment, Hazard, Heartbeat, SafetyEvent
 from schemas.reading import Flag, Reading, ReadingEvent, Source
 from schemas.registry import Domain, Enterprise, Level, Platform, Point, Registry, Zone
 
 __all__ = [
     "Alert", "AlertKind", "AlertStatus", "Assessment", "Audience", "DeadLetter", "Domain",
     "Enterprise", "Flag", "Hazard", "Heartbeat", "Level", "Platform", "Point", "Reading",
-    "ReadingEvent", "Registry", "Severity", "Source", "Summary", "Zone",
+    "ReadingEvent", "Registry", "SafetyEvent", "Severity", "Source", "Summary", "Zone",
 ]

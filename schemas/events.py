@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -49,3 +51,16 @@ class Hazard(_Message):
     ts: AwareDatetime
     due: AwareDatetime | None = None
     severity: str | None = None
+
+
+class SafetyEvent(BaseModel):
+    """A safety-side message as ingest puts it on Kafka `zw.events`, keyed by zone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["heartbeat", "assessment", "hazard"]
+    zone: str
+    received_at: datetime
+    heartbeat: Heartbeat | None = None
+    assessment: Assessment | None = None
+    hazard: Hazard | None = None

@@ -30,7 +30,8 @@ class Zone(_Strict):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1)
     name_en: str | None = None
-    level: Level
+    level: Level = Field(strict=False)
+    """Not strict: YAML gives the plain string 'national', never a `Level` instance."""
 
 
 class Enterprise(_Strict):
@@ -52,7 +53,7 @@ class MaintenanceWindow(_Strict):
 class Point(_Strict):
     id: str = Field(pattern=_ID)
     enterprise: str
-    domain: Domain
+    domain: Domain = Field(strict=False)
     kind: str = Field(min_length=1)
     mn: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{1,24}$")
     interval_s: PositiveInt

@@ -13,6 +13,14 @@ INFLUXDB_VERSION="${INFLUXDB_VERSION:-v2.9.1}"
 BIN="$ZW_CACHE/bin/influxd-$INFLUXDB_VERSION"
 [[ -x "$BIN" ]] && { echo "$BIN"; exit 0; }
 
+# One build at a time (tests and `services up` may call this concurrently).
+exec 9>"$ZW_CACHE/influxd-build.lock"
+if ! flock -n 9; then
+    say "another InfluxDB build is running; waiting for it"
+    flock 9
+fi
+[[ -x "$BIN" ]] && { echo "$BIN"; exit 0; }
+
 apt_install pkg-config build-essential
 mkdir -p "$ZW_CACHE/bin" "$ZW_CACHE/logs" "$ZW_CACHE/src"
 LOGS="$ZW_CACHE/logs"
@@ -44,7 +52,8 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CGO_ENABLED=1
 cd "$src"
 run_with_progress "building influxd $INFLUXDB_VERSION (Go + Rust libflux)" "$LOGS/influxd-build.log" \
-    go build -tags sqlite_foreign_keys,sqlite_json -o "$BIN.tmp" ./cmd/influxd
+    go build -tags sqlite_foreign_keys,sqlite_json -ldflags "-X main.version=$INFLUXDB_VERSION" \
+        -o "$BIN.tmp" ./cmd/influxd
 mv "$BIN.tmp" "$BIN"
 say "built $BIN"
 echo "$BIN"

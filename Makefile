@@ -1,0 +1,37 @@
+# zonewatch — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+ZW_CACHE ?= $(HOME)/.cache/zonewatch
+VENV ?= $(ZW_CACHE)/venv
+PY := $(VENV)/bin/python
+SERVICES := deploy/local/services
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+
+.PHONY: install services demo test test-fast lint down bench
+
+$(STAMP): pyproject.toml
+	@echo "[make] Python environment in $(VENV)"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+	@$(PY) -m pip install -q --no-deps -e . >/dev/null
+
+services: install
+	@$(SERVICES) up
+
+demo: services
+	@eval "$$($(SERVICES) env)" && $(VENV)/bin/zonewatch demo
+
+test: services
+	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra
+
+test-fast: install
+	@$(PY) -m pytest -m "not integration" -q
+
+lint: install
+	@$(VENV)/bin/ruff check .
+
+down:
+	@$(SERVICES) down

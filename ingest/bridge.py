@@ -1,0 +1,104 @@
+"""The ingest loop: MQTT messages in, decoded, onto Kafka, and only then acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from ingest.decode import Decoder, Record
+from ingest.metrics import IngestMetrics
+from ingest.mqtt_source import Message, MqttSource
+from schemas import DeadLetter
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Bridge:
+    """Moves batches from an `MqttSource` to Kafka; a message is acked once Kafka has it."""
+
+    def __init__(self, source: MqttSource, producer: AIOKafkaProducer,
+                 decoder: Callable[[], Decoder], metrics: IngestMetrics, *,
+                 deadletter_topic: str, batch_max: int = 500, linger_s: float = 0.02,
+                 clock: Clock = utc_now) -> None:
+        self._source = source
+        self._producer = producer
+        self._decoder = decoder
+        self._metrics = metrics
+        self._deadletter_topic = deadletter_topic
+        self._batch_max = batch_max
+        self._linger_s = linger_s
+        self._clock = clock
+
+    async def run(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            started = time.monotonic()
+            records = [self._route(m) for m in batch]
+            await self._send_all(records)
+            for msg in batch:
+                self._source.ack(msg)
+            self._metrics.batch_seconds.observe(time.monotonic() - started)
+
+    async def _next_batch(self) -> list[Message]:
+        batch = [await self._source.get()]
+        deadline = time.monotonic() + self._linger_s
+        while len(batch) < self._batch_max:
+            msg = self._source.get_nowait()
+            if msg is None:
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(min(0.005, self._linger_s))
+                continue
+            batch.append(msg)
+        return batch
+
+    def _route(self, msg: Message) -> Record:
+        kind = msg.topic.rsplit("/", 1)[-1]
+        self._metrics.received.labels(kind=kind if len(kind) < 16 else "other").inc()
+        out = self._decoder().decode(msg.topic, msg.payload, self._clock())
+        if isinstance(out, DeadLetter):
+            self._metrics.deadletters.labels(code=out.code).inc()
+            log.info("dead letter (%s) from %s: %s", out.code, msg.topic, out.reason)
+            return Record(self._deadletter_topic, msg.topic.encode(),
+                          out.model_dump_json().encode())
+        return out
+
+    async def _send_all(self, records: list[Record]) -> None:
+        """Send every record; retry the failed ones with backoff until Kafka takes them all."""
+        pending, attempt = records, 0
+        while pending:
+            results = await asyncio.gather(*(self._send_one(r) for r in pending))
+            failed = [r for r, err in zip(pending, results, strict=True) if err is not None]
+            for r, err in zip(pending, results, strict=True):
+                if err is None:
+                    self._metrics.forwarded.labels(topic=r.topic).inc()
+            if failed:
+                attempt += 1
+                self._metrics.kafka_retries.inc(len(failed))
+                delay = min(30.0, 0.2 * 2 ** attempt) * (0.5 + random.random())
+                first = next(e for e in results if e is not None)
+                log.warning("Kafka refused %d records (%s: %s); retry %d in %.1f s",
+                            len(failed), type(first).__name__, first, attempt, delay)
+                await asyncio.sleep(delay)
+            pending = failed
+
+    async def _send_one(self, r: Record) -> Exception | None:
+        try:
+            delivery = await self._producer.send(r.topic, r.value, key=r.key)
+            await delivery
+        except KafkaError as exc:
+            return exc
+        return None

@@ -1,0 +1,103 @@
+"""Readings into InfluxDB: one batch per `stream.take()`, written before the offsets move on.
+
+A reading is a point of the measurement `reading` tagged (zone, enterprise, point) at its
+event time, so a reading delivered twice overwrites itself: it is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+
+from aiohttp import ClientError
+from influxdb_client import Point, WritePrecision
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+from influxdb_client.rest import ApiException
+
+from schemas import ReadingEvent
+from zonewatch.settings import InfluxSettings
+
+log = logging.getLogger(__name__)
+
+MEASUREMENT = "reading"
+
+
+def reading_point(event: ReadingEvent) -> Point:
+    """The InfluxDB point of one reading: a field per factor and its flag as `{factor}_flag`."""
+    p = (Point(MEASUREMENT).tag("zone", event.zone).tag("enterprise", event.enterprise)
+         .tag("point", event.point).time(event.ts, WritePrecision.S))
+    for factor, value in event.values.items():
+        p.field(factor, float(value)).field(f"{factor}_flag", event.flag_of(factor).value)
+    p.field("source", event.source.value)
+    p.field("arrival_lag_s", round((event.received_at - event.ts).total_seconds(), 3))
+    return p
+
+
+class Rejected(Exception):
+    """InfluxDB refused these points for what they are (4xx): retrying will not help."""
+
+    def __init__(self, points: list[Point], reason: str) -> None:
+        super().__init__(reason)
+        self.points, self.reason = points, reason
+
+
+class WriteAborted(Exception):
+    """The process is stopping while InfluxDB is unreachable: the batch was not written."""
+
+
+class InfluxWriter:
+    """Writes batches; waits out InfluxDB outages so no batch is ever acknowledged unwritten."""
+
+    def __init__(self, settings: InfluxSettings, retry_max_s: float = 30.0,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
+        self._settings = settings
+        self._retry_max_s = retry_max_s
+        self._stopping = stopping
+        self._client: InfluxDBClientAsync | None = None
+        self.failures = 0
+
+    async def start(self) -> None:
+        self._client = InfluxDBClientAsync(url=self._settings.url,
+                                           token=self._settings.token.get_secret_value(),
+                                           org=self._settings.org,
+                                           timeout=self._settings.timeout_ms)
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    async def write(self, points: Sequence[Point]) -> None:
+        """Write all, retrying transient failures with backoff until written or stopping.
+
+        Raises `Rejected` on a 4xx (the points themselves are wrong), `WriteAborted` when the
+        process stops before InfluxDB took the batch.
+        """
+        attempt = 0
+        while True:
+            try:
+                await self._post(list(points))
+                return
+            except ApiException as e:
+                if 400 <= (e.status or 0) < 500 and e.status != 429:
+                    raise Rejected(list(points), f"InfluxDB {e.status}: {e.message}") from e
+                reason = f"InfluxDB {e.status}: {e.message or e.reason}"
+            except (TimeoutError, ClientError, OSError) as e:
+                reason = f"{type(e).__name__}: {e}"
+            attempt += 1
+            self.failures += 1
+            delay = min(self._retry_max_s, 0.2 * 2 ** attempt) * (0.5 + random.random())
+            log.warning("InfluxDB write failed (%s); retry %d in %.1f s", reason, attempt, delay)
+            await self._backoff(delay)
+
+    async def _backoff(self, delay: float) -> None:
+        until = asyncio.get_running_loop().time() + delay
+        while asyncio.get_running_loop().time() < until:
+            if self._stopping():
+                raise WriteAborted("stopping with InfluxDB unreachable")
+            await asyncio.sleep(min(0.25, delay))
+
+    async def _post(self, points: list[Point]) -> None:
+        assert self._client is not None, "start() first"
+        await self._client.write_api().write(self._settings.bucket, self._settings.org, points)

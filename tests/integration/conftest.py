@@ -1,0 +1,84 @@
+"""Real services for integration tests: started once per session by deploy/local/services.
+
+A service that fails to start fails the run loudly; nothing is ever skipped.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from influxdb_client import InfluxDBClient
+
+from tests.integration.procs import ZwProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ROOT / "deploy" / "local" / "services"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def _services_env() -> dict[str, str]:
+    up = subprocess.run([str(SERVICES), "up"], capture_output=True, text=True)
+    if up.returncode != 0:
+        pytest.fail(f"deploy/local/services up failed:\n{up.stdout}\n{up.stderr}", pytrace=False)
+    out = subprocess.run([str(SERVICES), "env"], capture_output=True, text=True, check=True)
+    env: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, value = line.removeprefix("export ").split("=", 1)
+            env[key] = value.strip("'\"")
+    return env
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    """The running services' `ZW_…` variables."""
+    return _services_env()
+
+
+@pytest.fixture(scope="session")
+def influx(services: dict[str, str]) -> Iterator[InfluxDBClient]:
+    client = InfluxDBClient(url=services["ZW_INFLUX_URL"], token=services["ZW_INFLUX_TOKEN"],
+                            org=services["ZW_INFLUX_ORG"], timeout=30_000)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def zw_env(services: dict[str, str], influx: InfluxDBClient) -> Iterator[dict[str, str]]:
+    """Services plus names private to this test: topics, Faust app id, InfluxDB bucket."""
+    run = uuid.uuid4().hex[:10]
+    bucket = f"zw-test-{run}"
+    api = influx.buckets_api()
+    created = api.create_bucket(bucket_name=bucket, org=services["ZW_INFLUX_ORG"])
+    env = {**services, "ZW_INFLUX_BUCKET": bucket, "ZW_APP_ID": f"zw-test-{run}",
+           "ZW_WEB_PORT": str(free_port()), "ZW_DATA_DIR": f"/tmp/zw-test-{run}",
+           "ZW_MQTT_CLIENT_ID": f"zw-ingest-{run}", "ZW_MQTT_SHARE_GROUP": f"g{run}",
+           "ZW_METRICS_PORT": str(free_port())}
+    for topic in ("readings", "events", "registry", "deadletter", "alerts"):
+        env[f"ZW_TOPIC_{topic.upper()}"] = f"zw.{run}.{topic}"
+    yield env
+    api.delete_bucket(created)
+
+
+@pytest.fixture
+def spawn(zw_env: dict[str, str], tmp_path: Path) -> Iterator:
+    """Start `zonewatch …` subprocesses; all are stopped at the end of the test."""
+    procs: list[ZwProcess] = []
+
+    def _spawn(name: str, *args: str, **extra_env: str) -> ZwProcess:
+        proc = ZwProcess(name, list(args), {**zw_env, **extra_env}, tmp_path).start()
+        procs.append(proc)
+        return proc
+
+    yield _spawn
+    for proc in procs:
+        proc.stop()

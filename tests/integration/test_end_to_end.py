@@ -1,0 +1,92 @@
+"""One reading end to end: MQTT → ingest → Kafka → Faust worker → InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+from aiokafka import AIOKafkaConsumer
+from influxdb_client import InfluxDBClient
+
+from schemas import DeadLetter
+from tests.factories import tiny_registry
+from tests.integration.mqtt import publish_all
+from tests.integration.procs import wait_until
+
+
+def write_registry(path: Path) -> Path:
+    path.write_text(yaml.safe_dump(tiny_registry().model_dump(mode="json"), allow_unicode=True))
+    return path
+
+
+def ingest_ready(metrics_port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
+            return b"zw_ingest_mqtt_connected 1.0" in r.read()
+    except OSError:
+        return False
+
+
+def query_readings(influx: InfluxDBClient, bucket: str, point: str) -> list[dict]:
+    flux = f'''from(bucket: "{bucket}") |> range(start: -1d)
+      |> filter(fn: (r) => r._measurement == "reading" and r.point == "{point}")
+      |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'''
+    return [rec.values for table in influx.query_api().query(flux) for rec in table.records]
+
+
+async def read_topic(bootstrap: str, topic: str, want: int, timeout: float = 30) -> list[bytes]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(values) < want and loop.time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                values.extend(r.value for r in records)
+    finally:
+        await consumer.stop()
+    return values
+
+
+def test_one_reading_lands_in_influxdb_and_bad_one_in_dead_letters(
+        zw_env: dict[str, str], spawn, influx: InfluxDBClient, tmp_path: Path) -> None:
+    registry = write_registry(tmp_path / "registry.yaml")
+    loader = spawn("registry-load", "registry", "load", str(registry))
+    assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
+
+    ingest = spawn("ingest", "ingest")
+    worker = spawn("worker", "worker")
+    wait_until(lambda: ingest_ready(zw_env["ZW_METRICS_PORT"]) or ingest.assert_alive(),
+               timeout=60, what="ingest to subscribe")
+
+    ts = (datetime.now(UTC) - timedelta(seconds=30)).replace(microsecond=0)
+    good = {"point": "jn-0001-ww1", "ts": ts.isoformat(), "values": {"w01018": 23.1},
+            "flags": {"w01018": "N"}}
+    bad = {"point": "jn-0001-ww1", "ts": ts.isoformat(), "values": {"w01018": "lots"}}
+    publish_all(zw_env["ZW_MQTT_URL"], [("zw/v1/jiangning-edz/readings", good),
+                                        ("zw/v1/jiangning-edz/readings", bad)])
+
+    def landed() -> list[dict]:
+        worker.assert_alive()
+        return query_readings(influx, zw_env["ZW_INFLUX_BUCKET"], "jn-0001-ww1")
+
+    rows = wait_until(landed, timeout=90, interval=1, what="the reading in InfluxDB")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["_time"] == ts
+    assert row["w01018"] == 23.1 and row["w01018_flag"] == "N"
+    assert row["zone"] == "jiangning-edz" and row["enterprise"] == "jn-0001"
+
+    bootstrap = zw_env["ZW_KAFKA_URL"].removeprefix("kafka://")
+    letters = asyncio.run(read_topic(bootstrap, zw_env["ZW_TOPIC_DEADLETTER"], want=1))
+    assert len(letters) == 1
+    letter = DeadLetter.model_validate_json(letters[0])
+    assert letter.code == "invalid" and "values.w01018" in letter.reason
+    assert json.loads(letter.raw) == bad
+    assert letter.topic == "zw/v1/jiangning-edz/readings"

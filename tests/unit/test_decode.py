@@ -1,0 +1,94 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ingest.decode import DecodeLimits, Decoder, Record
+from ingest.hj212 import encode_frame
+from schemas import DeadLetter, ReadingEvent, SafetyEvent
+from tests.factories import tiny_registry
+from zonewatch.settings import Topics
+
+NOW = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
+TOPIC = "zw/v1/jiangning-edz/readings"
+
+
+@pytest.fixture
+def decoder() -> Decoder:
+    return Decoder(tiny_registry(), Topics(), DecodeLimits(max_payload_bytes=4096))
+
+
+def reading(**over: object) -> bytes:
+    body = {"point": "jn-0001-ww1", "ts": "2026-11-27T08:00:00+08:00",
+            "values": {"w01018": 23.1}, "flags": {"w01018": "N"}}
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+def test_valid_json_reading_becomes_a_record_keyed_by_point(decoder: Decoder) -> None:
+    out = decoder.decode(TOPIC, reading(), NOW)
+    assert isinstance(out, Record)
+    assert out.topic == "zw.readings" and out.key == b"jn-0001-ww1"
+    event = ReadingEvent.model_validate_json(out.value)
+    assert event.zone == "jiangning-edz" and event.enterprise == "jn-0001"
+    assert event.ts == NOW and event.values == {"w01018": 23.1}
+
+
+@pytest.mark.parametrize(("topic", "payload", "code", "words"), [
+    (TOPIC, b"{not json", "bad_json", "Invalid JSON"),
+    (TOPIC, reading(values={"w01018": "23.1"}), "invalid", "values.w01018"),
+    (TOPIC, reading(values={"w01018": True}), "invalid", "values.w01018"),
+    (TOPIC, reading(point="nope"), "unknown_point", "'nope'"),
+    (TOPIC, reading(ts="2026-11-27T08:00:00"), "invalid", "ts"),
+    (TOPIC, reading(ts="2026-11-28T08:00:00+08:00"), "future_timestamp", "ahead"),
+    (TOPIC, reading(flags={"w01018": "Q"}), "invalid", "flags.w01018"),
+    ("zw/v1/pukou-edz/readings", reading(), "zone_mismatch", "belongs to zone"),
+    ("zw/v1/nowhere/readings", reading(), "unknown_zone", "'nowhere'"),
+    ("zw/v1/jiangning-edz/weather", reading(), "bad_topic", "zw/v1/"),
+    (TOPIC, b"x" * 5000, "oversized", "5000 bytes"),
+])
+def test_bad_input_becomes_a_dead_letter_with_a_reason(
+        decoder: Decoder, topic: str, payload: bytes, code: str, words: str) -> None:
+    out = decoder.decode(topic, payload, NOW)
+    assert isinstance(out, DeadLetter), out
+    assert out.code == code
+    assert words in out.reason
+    assert out.raw == payload and out.topic == topic
+
+
+def test_hj212_frame_resolves_its_mn_to_the_point(decoder: Decoder) -> None:
+    frame = encode_frame(st="32", cn="2011", pw="123456", mn="010000A89000000000000002",
+                         data_time=NOW - timedelta(minutes=1),
+                         values={"w01018": 12.5}, flags={"w01018": "N"})
+    out = decoder.decode("zw/v1/jiangning-edz/hj212", frame.encode(), NOW)
+    assert isinstance(out, Record), out
+    event = ReadingEvent.model_validate_json(out.value)
+    assert event.point == "jn-0002-ww1" and event.source == "hj212" and event.cn == "2011"
+
+
+def test_hj212_unknown_mn_and_bad_crc_are_dead_letters(decoder: Decoder) -> None:
+    frame = encode_frame(st="32", cn="2011", pw="123456", mn="99999999",
+                         data_time=NOW - timedelta(minutes=1), values={"w01018": 1.0})
+    out = decoder.decode("zw/v1/jiangning-edz/hj212", frame.encode(), NOW)
+    assert isinstance(out, DeadLetter) and out.code == "unknown_mn"
+    good = encode_frame(st="32", cn="2011", pw="123456", mn="010000A89000000000000001",
+                        data_time=NOW, values={"w01018": 1.0})
+    broken = good.replace("w01018-Rtd=1", "w01018-Rtd=2")
+    out = decoder.decode("zw/v1/jiangning-edz/hj212", broken.encode(), NOW)
+    assert isinstance(out, DeadLetter) and out.code.startswith("hj212_")
+
+
+def test_heartbeat_of_another_zones_platform_is_rejected(decoder: Decoder) -> None:
+    hb = json.dumps({"platform": "pukou-safety", "ts": "2026-11-27T08:00:00+08:00"}).encode()
+    out = decoder.decode("zw/v1/jiangning-edz/heartbeat", hb, NOW)
+    assert isinstance(out, DeadLetter) and out.code == "zone_mismatch"
+    hb = json.dumps({"platform": "jiangning-edz-safety", "ts": "2026-11-27T08:00:00+08:00"})
+    out = decoder.decode("zw/v1/jiangning-edz/heartbeat", hb.encode(), NOW)
+    assert isinstance(out, Record) and out.key == b"jiangning-edz"
+    assert SafetyEvent.model_validate_json(out.value).heartbeat is not None
+
+
+def test_assessment_for_unknown_enterprise_is_rejected(decoder: Decoder) -> None:
+    body = json.dumps({"enterprise": "jn-9999", "status": "completed"}).encode()
+    out = decoder.decode("zw/v1/jiangning-edz/assessment", body, NOW)
+    assert isinstance(out, DeadLetter) and out.code == "unknown_enterprise"

@@ -1,0 +1,5 @@
+import sys
+
+from zonewatch.cli import main
+
+sys.exit(main())

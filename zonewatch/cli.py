@@ -1,0 +1,138 @@
+"""`zonewatch …`: the one command. Each subcommand builds its settings here, at the edge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _worker(_args: argparse.Namespace) -> int:
+    from streams.app import run_worker
+    from streams.config import StreamSettings
+
+    run_worker(StreamSettings())
+    return 0
+
+
+def _ingest(_args: argparse.Namespace) -> int:
+    from ingest.app import run
+    from ingest.config import IngestSettings
+
+    asyncio.run(run(IngestSettings()))
+    return 0
+
+
+def _registry_check(args: argparse.Namespace) -> int:
+    from zonewatch.registry_cmd import run_check
+
+    return run_check(args.file, sys.stdout, sys.stderr)
+
+
+def _registry_load(args: argparse.Namespace) -> int:
+    from schemas.registry_check import RegistryError, load_registry
+    from zonewatch.registry_cmd import format_issue
+    from zonewatch.registry_feed import publish_registry
+    from zonewatch.settings import CommonSettings
+    from zonewatch.topics import ensure_topics
+
+    try:
+        registry = load_registry(args.file)
+    except RegistryError as e:
+        for issue in e.issues:
+            print(format_issue(args.file, issue), file=sys.stderr)
+        return 1
+    settings = CommonSettings()
+
+    async def load() -> None:
+        await ensure_topics(settings)
+        await publish_registry(settings, registry)
+
+    asyncio.run(load())
+    print(f"loaded {args.file}: {len(registry.zones)} zones, {len(registry.points)} points "
+          f"→ {settings.topics.registry}")
+    return 0
+
+
+def _hj212_parse(_args: argparse.Namespace) -> int:
+    from zonewatch.hj212_cmd import run_parse
+
+    return run_parse(sys.stdin.buffer, sys.stdout, sys.stderr)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from zonewatch.simulate_cmd import run_simulate
+
+    return run_simulate(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from zonewatch.demo_cmd import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zonewatch", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("worker", help="run a stream-processing worker").set_defaults(fn=_worker)
+    sub.add_parser("ingest", help="run MQTT → Kafka ingest").set_defaults(fn=_ingest)
+    reg = sub.add_parser("registry", help="check or load the registry").add_subparsers(
+        dest="action", required=True)
+    for name, fn in (("check", _registry_check), ("load", _registry_load)):
+        cmd = reg.add_parser(name)
+        cmd.add_argument("file", type=Path)
+        cmd.set_defaults(fn=fn)
+    hj = sub.add_parser("hj212", help="HJ 212-2017 tools").add_subparsers(dest="action",
+                                                                           required=True)
+    hj.add_parser("parse", help="parse frames from stdin, one per line").set_defaults(
+        fn=_hj212_parse)
+    sim = sub.add_parser("simulate", help="publish a simulated fleet over MQTT")
+    sim.add_argument("--registry", type=Path, default=Path("deploy/demo/registry.yaml"))
+    sim.add_argument("--duration", type=float, default=0, help="seconds; 0 runs until stopped")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--scenario", choices=("calm", "realistic", "stormy"), default="realistic",
+                     help="how much goes wrong: outages, faults, exceedances, bad input …")
+    sim.add_argument("--rate", type=float, default=0,
+                     help="at most this many messages/s; 0: no cap")
+    sim.add_argument("--points", type=int, default=0, metavar="N",
+                     help="simulate only the first N points of the registry; 0: all")
+    sim.add_argument("--history", type=float, default=0, metavar="MINUTES",
+                     help="first publish the past MINUTES (event times in the past), then go live")
+    sim.add_argument("--speedup", "--speed", type=float, default=0, metavar="K",
+                     help="replay --history at K× real time; 0: as fast as --rate allows")
+    sim.add_argument("--bad-rate", type=float, default=None, metavar="R",
+                     help="bad messages per good one (default: the scenario's; 0 in calm)")
+    sim.add_argument("--shard", metavar="K/N", default=None,
+                     help="only every N-th point from the K-th, to run N simulators side by side")
+    sim.set_defaults(fn=_simulate)
+    demo = sub.add_parser("demo", help="run the whole loop on the local services")
+    demo.add_argument("--registry", type=Path, default=Path("deploy/demo/registry.yaml"))
+    demo.add_argument("--duration", type=float, default=0, help="seconds; 0 runs until Ctrl-C")
+    demo.set_defaults(fn=_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except ValidationError as e:
+        print(f"zonewatch: bad configuration:\n{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Settings shared by every zonewatch process, read once from the environment at the edge.
+
+Each part (ingest, streams, alerts) has its own settings class built on this one; the
+entry point builds it and passes it inward. Nothing else reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Topics(BaseSettings):
+    """Kafka topic names; overridable so several test runs can share one broker."""
+
+    model_config = SettingsConfigDict(env_prefix="ZW_TOPIC_", frozen=True)
+
+    readings: str = "zw.readings"
+    events: str = "zw.events"
+    registry: str = "zw.registry"
+    deadletter: str = "zw.deadletter"
+    alerts: str = "zw.alerts"
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZW_", frozen=True, extra="ignore")
+
+    kafka_url: str = "kafka://127.0.0.1:9092"
+    registry: Path | None = None
+    """A registry YAML file to start from before the registry topic has one."""
+    topics: Topics = Field(default_factory=Topics)
+    readings_partitions: int = Field(default=8, ge=1)
+
+    @field_validator("kafka_url")
+    @classmethod
+    def _kafka_scheme(cls, v: str) -> str:
+        if urlsplit(v).scheme != "kafka" or not urlsplit(v).hostname:
+            raise ValueError("must look like kafka://host:port[,host:port]")
+        return v
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """`kafka://a:9092,b:9092` → `a:9092,b:9092`, as aiokafka wants it."""
+        return self.kafka_url.removeprefix("kafka://").rstrip("/")
+
+
+class InfluxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZW_INFLUX_", frozen=True, extra="ignore")
+
+    url: str = "http://127.0.0.1:8086"
+    token: SecretStr = SecretStr("")
+    org: str = "zonewatch"
+    bucket: str = "zonewatch"
+    timeout_ms: int = Field(default=10_000, ge=100)

@@ -1,0 +1,41 @@
+"""The Kafka topics zonewatch owns, created with the right shape before anything uses them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from zonewatch.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+_REGISTRY_CONFIG = {"cleanup.policy": "compact", "max.message.bytes": str(32 * 1024 * 1024)}
+
+
+def topic_specs(settings: CommonSettings) -> list[NewTopic]:
+    t, n = settings.topics, settings.readings_partitions
+    return [
+        NewTopic(t.readings, n, 1),
+        NewTopic(t.events, n, 1),
+        NewTopic(t.deadletter, 1, 1),
+        NewTopic(t.alerts, n, 1),
+        NewTopic(t.registry, 1, 1, topic_configs=_REGISTRY_CONFIG),
+    ]
+
+
+async def ensure_topics(settings: CommonSettings) -> None:
+    """Create missing topics; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in topic_specs(settings) if s.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
+                await admin.create_topics(missing)
+            log.info("created Kafka topics: %s", ", ".join(s.name for s in missing))
+    finally:
+        await admin.close()
