@@ -34,7 +34,9 @@ class Ingest:
         self.feed = RegistryFeed(settings, on_change=self._use_registry)
         self.source = MqttSource(settings)
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+            # Not idempotent: aiokafka's idempotent producer wedges on OutOfOrderSequenceNumber
+            # after a broker restart. Duplicates are harmless here: storage keeps a reading once.
+            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=False,
             linger_ms=5, max_batch_size=256 * 1024, request_timeout_ms=15_000)
         self._tasks: list[asyncio.Task[None]] = []
 

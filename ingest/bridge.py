@@ -71,7 +71,7 @@ class Bridge:
         out = self._decoder().decode(msg.topic, msg.payload, self._clock())
         if isinstance(out, DeadLetter):
             self._metrics.deadletters.labels(code=out.code).inc()
-            log.info("dead letter (%s) from %s: %s", out.code, msg.topic, out.reason)
+            log.debug("dead letter (%s) from %s: %s", out.code, msg.topic, out.reason)
             return Record(self._deadletter_topic, msg.topic.encode(),
                           out.model_dump_json().encode())
         return out
@@ -88,7 +88,7 @@ class Bridge:
             if failed:
                 attempt += 1
                 self._metrics.kafka_retries.inc(len(failed))
-                delay = min(30.0, 0.2 * 2 ** attempt) * (0.5 + random.random())
+                delay = min(5.0, 0.2 * 2 ** attempt) * (0.5 + random.random())
                 first = next(e for e in results if e is not None)
                 log.warning("Kafka refused %d records (%s: %s); retry %d in %.1f s",
                             len(failed), type(first).__name__, first, attempt, delay)

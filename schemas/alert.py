@@ -37,6 +37,8 @@ class Audience(StrEnum):
     ECOLOGY = "ecology"
     EMERGENCY = "emergency"
     ZONE = "zone"
+    OPERATOR = "operator"
+    """Whoever runs zonewatch: alerts about the system itself (pipeline_stalled)."""
 
 
 class Summary(BaseModel):
@@ -62,3 +64,11 @@ class Alert(BaseModel):
     acknowledged_at: datetime | None = None
     summary: Summary
     audience: list[Audience] = Field(default_factory=list)
+    subject: str | None = None
+    """Id of what the alert is about: a point (or `point/factor`), platform, enterprise, hazard,
+    zone or pipeline stage. With `kind` it keys the alert book: one live alert per pair."""
+    since: datetime | None = None
+    """Event time the incident started, e.g. the last valid reading before a gap; the id is
+    derived from it. None when unknown (a point that never reported)."""
+    factor: str | None = None
+    """Factor code, for alerts about one factor of a point (exceedance, suspect_data)."""

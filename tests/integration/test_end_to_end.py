@@ -4,63 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
-from aiokafka import AIOKafkaConsumer
 from influxdb_client import InfluxDBClient
 
 from schemas import DeadLetter
-from tests.factories import tiny_registry
+from tests.integration.helpers import (
+    ingest_ready,
+    own_zone,
+    query_readings,
+    read_topic,
+    write_registry,
+)
 from tests.integration.mqtt import publish_all
 from tests.integration.procs import wait_until
 
 
-def write_registry(path: Path, zone: str) -> Path:
-    registry = tiny_registry(zone=zone).model_dump(mode="json")
-    path.write_text(yaml.safe_dump(registry, allow_unicode=True))
-    return path
-
-
-def ingest_ready(metrics_port: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
-            return b"zw_ingest_mqtt_connected 1.0" in r.read()
-    except OSError:
-        return False
-
-
-def query_readings(influx: InfluxDBClient, bucket: str, point: str) -> list[dict]:
-    flux = f'''from(bucket: "{bucket}") |> range(start: -1d)
-      |> filter(fn: (r) => r._measurement == "reading" and r.point == "{point}")
-      |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'''
-    return [rec.values for table in influx.query_api().query(flux) for rec in table.records]
-
-
-async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], bool],
-                     timeout: float = 30) -> list[bytes]:
-    """Read `topic` from the start until `until(values)` holds or `timeout` passes."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not until(values) and loop.time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                values.extend(r.value for r in records)
-    finally:
-        await consumer.stop()
-    return values
-
-
 def test_one_reading_lands_in_influxdb_and_bad_one_in_dead_letters(
         zw_env: dict[str, str], spawn, influx: InfluxDBClient, tmp_path: Path) -> None:
-    zone = f"zt-{zw_env['ZW_APP_ID'][-10:]}"  # a zone of this test's own: no stray traffic
+    zone = own_zone(zw_env)
     registry = write_registry(tmp_path / "registry.yaml", zone)
     loader = spawn("registry-load", "registry", "load", str(registry))
     assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()

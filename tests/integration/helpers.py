@@ -1,0 +1,86 @@
+"""What integration tests share: the registry they load, readiness, reading topics back."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from aiokafka import AIOKafkaConsumer
+from influxdb_client import InfluxDBClient
+
+from tests.factories import tiny_registry
+
+
+def own_zone(zw_env: dict[str, str]) -> str:
+    """A zone id of this test's own, so stray MQTT traffic on the shared broker never mixes in."""
+    return f"zt-{zw_env['ZW_APP_ID'][-10:]}"
+
+
+def write_registry(path: Path, zone: str) -> Path:
+    registry = tiny_registry(zone=zone).model_dump(mode="json")
+    path.write_text(yaml.safe_dump(registry, allow_unicode=True))
+    return path
+
+
+def ingest_ready(metrics_port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
+            return b"zw_ingest_mqtt_connected 1.0" in r.read()
+    except OSError:
+        return False
+
+
+def query_readings(influx: InfluxDBClient, bucket: str, point: str) -> list[dict]:
+    flux = f'''from(bucket: "{bucket}") |> range(start: -1d)
+      |> filter(fn: (r) => r._measurement == "reading" and r.point == "{point}")
+      |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'''
+    return [rec.values for table in influx.query_api().query(flux) for rec in table.records]
+
+
+async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], bool],
+                     timeout: float = 30) -> list[bytes]:
+    """Read `topic` from the start until `until(values)` holds or `timeout` passes."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not until(values) and loop.time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                values.extend(r.value for r in records)
+    finally:
+        await consumer.stop()
+    return values
+
+
+
+
+def load_registry_and_start_ingest(spawn, zw_env: dict[str, str], tmp_path: Path):
+    """Load this test's registry, start ingest, wait until it is subscribed; return ingest."""
+    registry = write_registry(tmp_path / "registry.yaml", own_zone(zw_env))
+    loader = spawn("registry-load", "registry", "load", str(registry))
+    assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
+    ingest = spawn("ingest", "ingest")
+    wait_for_ingest(ingest, zw_env)
+    return ingest
+
+
+def wait_for_ingest(ingest, zw_env: dict[str, str], timeout: float = 60) -> None:
+    from tests.integration.procs import wait_until
+
+    wait_until(lambda: ingest_ready(zw_env["ZW_METRICS_PORT"]) or ingest.assert_alive(),
+               timeout=timeout, what="ingest to subscribe")
+
+
+def kafka_bootstrap(zw_env: dict[str, str]) -> str:
+    return zw_env["ZW_KAFKA_URL"].removeprefix("kafka://")
+
+
+def read_all(zw_env: dict[str, str], topic_var: str, until: Callable[[list[bytes]], bool],
+             timeout: float = 60) -> list[bytes]:
+    return asyncio.run(read_topic(kafka_bootstrap(zw_env), zw_env[topic_var], until, timeout))
