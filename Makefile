@@ -1,7 +1,8 @@
 # zonewatch — two commands on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
 ZW_CACHE ?= $(HOME)/.cache/zonewatch
-VENV ?= $(ZW_CACHE)/venv
+# One venv per checkout (outside it), so two clones never import each other's code.
+VENV ?= $(ZW_CACHE)/venvs/$(notdir $(CURDIR))-$(shell echo $(CURDIR) | md5sum | cut -c1-8)
 PY := $(VENV)/bin/python
 SERVICES := deploy/local/services
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)

@@ -62,9 +62,11 @@ def alert_id(kind: AlertKind, subject: str, incident_start: Instant | None,
              after: str | None = None) -> str:
     """The id of one incident: the same on every worker and after every restart.
 
-    `after` is the id of a resolved alert with the very same start that this one follows (the
-    incident came back), so the new alert gets a new id. 16 hex digits (64 bits) keep the odds
-    of any collision among a million alerts near 1 in 30 million, and stay short in URLs.
+    `after` is the id of the resolved alert of the same (kind, subject) that this one follows:
+    chaining on it keeps ids unique even when an incident's start repeats an earlier one (a gap
+    that comes back after being cleared, a hazard deadline moved back), and it is as stable as
+    the book every worker shares. 16 hex digits (64 bits) keep the odds of any collision among
+    a million alerts near 1 in 30 million, and stay short in URLs.
     """
     start = "-" if incident_start is None else _utc(incident_start).isoformat()
     parts = [AlertKind(kind).value, subject, start, *([after] if after else [])]
@@ -267,9 +269,10 @@ def from_entry(key: str, entry: Mapping[str, Any]) -> Alert:
 class AlertBook:
     """The alerts of one worker: per (kind, subject) the live alert or, once resolved, the last.
 
-    Keeping the resolved one lets an ack of it fail clearly and gives a re-raised incident with
-    the same start a new id. The worker mirrors it in a Faust table: `change.entry()` under
-    `change.key` for each change, and `from_dicts(table)` after a restart or rebalance.
+    Keeping the resolved one lets an ack of it fail clearly, and the next incident's id chains
+    on it (see `alert_id`), so no id is ever reused. The worker mirrors the book in a Faust
+    table: `change.entry()` under `change.key` for each change, `from_dicts(table)` after a
+    restart or rebalance.
     """
 
     def __init__(self, alerts: Iterable[Alert] = ()) -> None:
@@ -285,9 +288,8 @@ class AlertBook:
         current = self._by_key.get(incident.key)
         if current is not None and current.status is not AlertStatus.RESOLVED:
             return None
-        same = current is not None and current.since == incident.start
-        alert = open_alert(incident, summary, now, severity=severity,
-                           after=current.id if same and current else None)
+        after = None if current is None else current.id
+        alert = open_alert(incident, summary, now, severity=severity, after=after)
         self._put(alert)
         return Change(alert, None)
 
@@ -320,7 +322,8 @@ class AlertBook:
 
     def prune(self, resolved_before: Instant) -> list[str]:
         """Forget alerts resolved before the given time; returns their keys, to delete from the
-        table. Bounds the state; a later incident with the very same start would reuse its id."""
+        table. Bounds the state; the next incident of such a key starts a new chain of ids,
+        which repeats an old id only if it starts exactly when the key's first incident did."""
         cutoff = _utc(resolved_before)
         keys = [k for k, a in self._by_key.items()
                 if a.resolved_at is not None and a.resolved_at < cutoff]

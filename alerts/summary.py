@@ -238,7 +238,7 @@ def _pipeline_stalled(c: _Ctx) -> tuple[str, str]:
     zh, en = f"数据处理环节 {c.inc.subject} 停滞", f"pipeline stage {c.inc.subject} stalled"
     if c.facts.threshold_s is not None:
         d_zh, d_en = _duration(c.facts.threshold_s)
-        zh, en = f"{zh}（超过 {d_zh} 无进展）", f"{en} (no progress for over {d_en})"
+        zh, en = f"{zh}（超过 {d_zh}无进展）", f"{en} (no progress for over {d_en})"
     return _with_since(c, zh, en)
 
 

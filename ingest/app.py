@@ -14,6 +14,7 @@ from ingest.config import IngestSettings
 from ingest.decode import DecodeLimits, Decoder
 from ingest.metrics import IngestMetrics
 from ingest.mqtt_source import MqttSource
+from ingest.ticks import Ticker
 from schemas import Registry
 from zonewatch.registry_feed import RegistryFeed
 from zonewatch.topics import ensure_topics
@@ -53,7 +54,9 @@ class Ingest:
         await self.producer.start()
         await self.source.start()
         self.metrics.mqtt_connected.set(1)
-        bridge = Bridge(self.source, self.producer, self.decoder, self.metrics,
+        ticker = Ticker(self.producer, self.settings.topics.readings,
+                        self.settings.mqtt_client_id)
+        bridge = Bridge(self.source, self.producer, self.decoder, self.metrics, ticker,
                         deadletter_topic=self.settings.topics.deadletter,
                         batch_max=self.settings.batch_max,
                         linger_s=self.settings.batch_linger_ms / 1000)
@@ -78,10 +81,10 @@ class Ingest:
 async def run(settings: IngestSettings) -> None:
     registry = CollectorRegistry()
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=registry)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     ingest = Ingest(settings, registry)
     await ingest.start()
-    log.info("ingest running: %s → %s", settings.mqtt_url, settings.kafka_url)
+    log.info("ingest running: %s → %s", settings.mqtt.url, settings.kafka_url)
     try:
         await ingest.run_forever()
     finally:

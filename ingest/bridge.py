@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from ingest.decode import Decoder, Record
 from ingest.metrics import IngestMetrics
 from ingest.mqtt_source import Message, MqttSource
+from ingest.ticks import Ticker
 from schemas import DeadLetter
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,15 @@ class Bridge:
     """Moves batches from an `MqttSource` to Kafka; a message is acked once Kafka has it."""
 
     def __init__(self, source: MqttSource, producer: AIOKafkaProducer,
-                 decoder: Callable[[], Decoder], metrics: IngestMetrics, *,
+                 decoder: Callable[[], Decoder], metrics: IngestMetrics, ticker: Ticker, *,
                  deadletter_topic: str, batch_max: int = 500, linger_s: float = 0.02,
                  clock: Clock = utc_now) -> None:
         self._source = source
         self._producer = producer
         self._decoder = decoder
         self._metrics = metrics
+        self._ticker = ticker
+        self._drained_at = clock()
         self._deadletter_topic = deadletter_topic
         self._batch_max = batch_max
         self._linger_s = linger_s
@@ -45,19 +48,28 @@ class Bridge:
     async def run(self) -> None:
         while True:
             batch = await self._next_batch()
-            started = time.monotonic()
-            records = [self._route(m) for m in batch]
-            await self._send_all(records)
-            for msg in batch:
-                self._source.ack(msg)
-            self._metrics.batch_seconds.observe(time.monotonic() - started)
+            if batch:
+                started = time.monotonic()
+                await self._send_all([self._route(m) for m in batch])
+                for msg in batch:
+                    self._source.ack(msg)
+                self._metrics.batch_seconds.observe(time.monotonic() - started)
+            if self._ticker.due():
+                await self._ticker.send(self._drained_at, self._source.connected)
 
     async def _next_batch(self) -> list[Message]:
-        batch = [await self._source.get()]
+        """Up to `batch_max` messages, lingering briefly; empty after a second of silence."""
+        try:
+            first = await asyncio.wait_for(self._source.get(), timeout=1.0)
+        except TimeoutError:
+            self._drained_at = self._clock()
+            return []
+        batch = [first]
         deadline = time.monotonic() + self._linger_s
         while len(batch) < self._batch_max:
             msg = self._source.get_nowait()
             if msg is None:
+                self._drained_at = self._clock()
                 if time.monotonic() >= deadline:
                     break
                 await asyncio.sleep(min(0.005, self._linger_s))

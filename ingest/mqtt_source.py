@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -19,6 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.config import IngestSettings
+from zonewatch.mqtt import configure_client
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,7 @@ class MqttSource:
         s = self._settings
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
                              protocol=mqtt.MQTTv5, manual_ack=True)
-        if s.mqtt_username:
-            password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
-            client.username_pw_set(s.mqtt_username, password)
-        if s.mqtt_tls:
-            client.tls_set(ca_certs=s.mqtt_ca_file, cert_reqs=ssl.CERT_REQUIRED)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        configure_client(client, s.mqtt)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -69,7 +64,7 @@ class MqttSource:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self._settings.mqtt_session_expiry_s
         props.ReceiveMaximum = self._settings.mqtt_receive_maximum
-        self._client.connect_async(self._settings.mqtt_host, self._settings.mqtt_port,
+        self._client.connect_async(self._settings.mqtt.host, self._settings.mqtt.port,
                                    keepalive=30, clean_start=False, properties=props)
         self._client.loop_start()
         await asyncio.wait_for(self._connected.wait(), timeout=30)
@@ -105,8 +100,8 @@ class MqttSource:
             log.error("MQTT connect refused: %s", reason)
             return
         client.subscribe(self.subscription, qos=1)
-        log.info("MQTT connected to %s:%s, subscribed %s", self._settings.mqtt_host,
-                 self._settings.mqtt_port, self.subscription)
+        log.info("MQTT connected to %s:%s, subscribed %s", self._settings.mqtt.host,
+                 self._settings.mqtt.port, self.subscription)
         self._call_in_loop(self._connected.set)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object,

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 import faust
 
-from streams import readings
+from streams import alert_agent, readings, zone_agent
 from streams.config import StreamSettings
+from streams.context import WorkerContext
+from streams.emit import Emitter
+from streams.point_state import Rules
+from streams.points import PointTracker
 from streams.storage import InfluxWriter
+from streams.topics import StreamTopics
+from zonewatch.mqtt import Publisher
+from zonewatch.registry_feed import RegistryFeed
+from zonewatch.topics import ensure_topics
+
+
+def rules_of(settings: StreamSettings) -> Rules:
+    return Rules(fault_readings=settings.fault_readings, fault_after_s=settings.fault_after_s,
+                 suspect_after_s=settings.suspect_after_s)
 
 
 def create_app(settings: StreamSettings) -> faust.App:
@@ -24,14 +40,35 @@ def create_app(settings: StreamSettings) -> faust.App:
         broker_commit_interval=1.0,
         autodiscover=False,
     )
+    ctx = WorkerContext(settings, rules_of(settings))
+    topics = StreamTopics.declare(app, settings)
+    emit = Emitter(topics)
     writer = InfluxWriter(settings.influx, settings.write_retry_max_s,
                           stopping=lambda: bool(app.should_stop))
-    readings.register(app, settings, writer)
+    points = app.Table("points", partitions=settings.readings_partitions, key_type=bytes,
+                       use_partitioner=True)
+    tracker = PointTracker(ctx, points)
+    publisher = Publisher(settings.mqtt, f"{settings.app_id}-alerts-{os.getpid()}")
+    readings.register(app, ctx, writer, tracker, emit)
+    zone_agent.register(app, ctx, writer, emit)
+    alert_agent.register(app, ctx, topics, writer, publisher)
+
+    feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
+
+    @app.task
+    async def follow_registry() -> None:
+        try:
+            await feed.start()
+            await feed.run()
+        finally:
+            await feed.stop()
+
     return app
 
 
 def run_worker(settings: StreamSettings, loglevel: str = "info") -> None:
     """Run a worker until SIGTERM/SIGINT (Faust handles the signals and a clean stop)."""
+    asyncio.run(ensure_topics(settings))
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

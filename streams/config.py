@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from zonewatch.settings import CommonSettings, InfluxSettings
+from zonewatch.settings import CommonSettings, InfluxSettings, MqttSettings
 
 
 class StreamSettings(CommonSettings):
@@ -20,3 +20,15 @@ class StreamSettings(CommonSettings):
     batch_max: int = Field(default=2000, ge=1)
     batch_within_s: float = Field(default=0.5, gt=0)
     write_retry_max_s: float = Field(default=30.0, gt=0)
+    sweep_interval_s: float = Field(default=1.0, gt=0)
+    """How often the gap timer looks at due deadlines."""
+    zone_interval_s: float = Field(default=5.0, gt=0)
+    """How often zone figures and zone-level alerts are worked out."""
+    coverage_write_s: float = Field(default=60.0, gt=0)
+    """Coverage goes to InfluxDB at least this often (and whenever it changes)."""
+    stall_after_s: float = Field(default=20.0, gt=0)
+    """No watermark tick for this long: the pipeline, not the sensors, is silent."""
+    fault_readings: int = Field(default=3, ge=1)
+    fault_after_s: float = Field(default=3600, gt=0)
+    suspect_after_s: float = Field(default=4 * 3600, gt=0)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)

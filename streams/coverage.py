@@ -136,10 +136,12 @@ Assessments = Mapping[str, tuple[str, float | None]]
 
 def zone_coverage(registry: Registry | RegistryView, statuses: Mapping[str, PointStatus],
                   heartbeats: Mapping[str, float], assessments: Assessments,
-                  now: float) -> dict[str, ZoneCoverage]:
-    """Every zone's coverage at `now`; pass a `RegistryView` to reuse the grouping."""
+                  now: float, zones: Iterable[str] | None = None) -> dict[str, ZoneCoverage]:
+    """Each zone's coverage at `now` (every zone, or those named); pass a `RegistryView` to
+    reuse the grouping."""
     view = registry if isinstance(registry, RegistryView) else RegistryView.of(registry)
-    return {z: _zone(view, z, statuses, heartbeats, assessments, now) for z in view.zones}
+    wanted = view.zones if zones is None else zones
+    return {z: _zone(view, z, statuses, heartbeats, assessments, now) for z in wanted}
 
 
 def _zone(view: RegistryView, zone: str, statuses: Mapping[str, PointStatus],

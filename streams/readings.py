@@ -1,9 +1,10 @@
-"""The readings agent: batches from `zw.readings` into InfluxDB, then lets the offsets move."""
+"""The readings agent: batches into InfluxDB, then into point states; and the gap timer."""
 
 from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -11,9 +12,13 @@ import faust
 from faust.types import EventT
 from pydantic import ValidationError
 
+from alerts.lifecycle import SYSTEM_ZONE
 from schemas import DeadLetter, ReadingEvent
 from schemas.errors import describe
-from streams.config import StreamSettings
+from schemas.pipeline import TICK_KEY, AlertSignal, Tick
+from streams.context import WorkerContext
+from streams.emit import Emitter
+from streams.points import PointTracker
 from streams.storage import InfluxWriter, Rejected, WriteAborted, reading_point
 
 log = logging.getLogger(__name__)
@@ -33,35 +38,88 @@ def decode_batch(raw: list[bytes]) -> tuple[list[ReadingEvent], list[DeadLetter]
     return good, bad
 
 
-def register(app: faust.App, settings: StreamSettings, writer: InfluxWriter) -> None:
-    """Add the readings agent to `app`."""
-    readings = app.topic(settings.topics.readings, key_type=bytes, value_type=bytes,
-                         value_serializer="raw", key_serializer="raw")
-    deadletters = app.topic(settings.topics.deadletter, key_type=bytes, value_type=bytes,
-                            value_serializer="raw", key_serializer="raw")
+def split_ticks(batch: Sequence[EventT]) -> tuple[list[EventT], list[tuple[int, Tick]]]:
+    records, ticks = [], []
+    for event in batch:
+        if event.key == TICK_KEY:
+            try:
+                ticks.append((event.message.partition, Tick.model_validate_json(event.value)))
+            except ValidationError:
+                log.warning("malformed tick at %s", event.message.tp)
+        else:
+            records.append(event)
+    return records, ticks
 
-    async def send_dead(letters: list[DeadLetter]) -> None:
-        for letter in letters:
-            await deadletters.send(key=letter.topic.encode(),
-                                   value=letter.model_dump_json().encode())
 
-    @app.agent(readings, name="readings")
+def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: PointTracker,
+             emit: Emitter) -> None:
+    """Add the readings agent and the gap timer to `app`."""
+    settings = ctx.settings
+
+    @app.agent(emit.topics.readings, name="readings")
     async def store_readings(stream: faust.StreamT[bytes]) -> None:
+        await ctx.ready.wait()
         await writer.start()
         try:
             async for batch in stream.take_events(settings.batch_max,
                                                   within=settings.batch_within_s):
-                readings, bad = decode_batch([e.value for e in batch])
-                await send_dead(bad)
-                try:
-                    await writer.write([reading_point(r) for r in readings])
-                except Rejected as r:
-                    await send_dead([_refused(p, r.reason) for p in r.points])
-                except WriteAborted:
-                    abandon(batch)
-                    raise
+                await _process(batch)
         finally:
             await writer.stop()
+
+    async def _process(batch: Sequence[EventT]) -> None:
+        records, ticks = split_ticks(batch)
+        readings, bad = decode_batch([e.value for e in records])
+        await emit.dead_letters(bad)
+        try:
+            await writer.write([reading_point(r) for r in readings])
+        except Rejected as r:
+            await emit.dead_letters([_refused(p, r.reason) for p in r.points])
+        except WriteAborted:
+            abandon(batch)
+            raise
+        await emit.outputs(tracker.apply(readings))
+        for partition, tick in ticks:
+            ts = tick.tick.timestamp()
+            ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)
+
+    stall = StallWatch(settings.stall_after_s)
+
+    @app.timer(interval=settings.sweep_interval_s, name="gap-sweep")
+    async def sweep_gaps() -> None:
+        if not ctx.ready.is_set():
+            return
+        ctx.assigned = frozenset(tp.partition for tp in app.assignor.assigned_actives()
+                                 if tp.topic == settings.topics.readings)
+        await emit.outputs(tracker.sweep())
+        signal = stall.check(ctx, writer.failures)
+        if signal is not None:
+            await emit.signal(signal)
+
+
+class StallWatch:
+    """One `pipeline_stalled` alert when the watermark stops, instead of a gap per point."""
+
+    def __init__(self, stall_after_s: float) -> None:
+        self._after = stall_after_s
+        self._started = time.time()
+        self._stalled: bool | None = None
+
+    def check(self, ctx: WorkerContext, write_failures: int) -> AlertSignal | None:
+        if not ctx.assigned:
+            return None
+        now = time.time()
+        trusted = ctx.trusted_now()
+        stalled = now - (trusted if trusted is not None else self._started) > self._after
+        if stalled == self._stalled:
+            return None
+        self._stalled = stalled
+        at = datetime.now(UTC)
+        since = None if trusted is None else datetime.fromtimestamp(trusted, UTC)
+        return AlertSignal(op="raise" if stalled else "clear", kind="pipeline_stalled",
+                           subject="pipeline", zone=SYSTEM_ZONE, incident_start=since, at=at,
+                           detail={"threshold_s": self._after,
+                                   "influx_write_failures": write_failures})
 
 
 def abandon(batch: Sequence[EventT]) -> None:

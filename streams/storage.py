@@ -10,13 +10,15 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from aiohttp import ClientError
 from influxdb_client import Point, WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.rest import ApiException
 
-from schemas import ReadingEvent
+from schemas import Alert, ReadingEvent
+from streams.coverage import ZoneCoverage
 from zonewatch.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
@@ -101,3 +103,40 @@ class InfluxWriter:
     async def _post(self, points: list[Point]) -> None:
         assert self._client is not None, "start() first"
         await self._client.write_api().write(self._settings.bucket, self._settings.org, points)
+
+
+def alert_point(alert: Alert) -> Point:
+    """One state change of an alert: the series per alert id is its history."""
+    p = (Point("alert").tag("zone", alert.zone).tag("kind", alert.kind.value)
+         .tag("id", alert.id).time(alert.updated_at, WritePrecision.MS)
+         .field("status", alert.status.value).field("severity", alert.severity.value)
+         .field("summary_zh", alert.summary.zh).field("summary_en", alert.summary.en)
+         .field("audience", ",".join(a.value for a in alert.audience))
+         .field("opened_at", alert.opened_at.isoformat()))
+    optional = {"subject": alert.subject, "point": alert.point, "enterprise": alert.enterprise,
+                "factor": alert.factor, "acknowledged_by": alert.acknowledged_by,
+                "acknowledged_at": _iso(alert.acknowledged_at),
+                "resolved_at": _iso(alert.resolved_at), "since": _iso(alert.since)}
+    for name, value in optional.items():
+        if value is not None:
+            p.field(name, value)
+    return p
+
+
+def coverage_point(c: ZoneCoverage, dark_json: str) -> Point:
+    """A zone's figures at one moment; rates are absent where nothing is registered."""
+    p = (Point("coverage").tag("zone", c.zone).time(int(c.at), WritePrecision.S)
+         .field("units_total", c.monitoring.total).field("units_covered", c.monitoring.ok)
+         .field("units_excused", len(c.excused_units)).field("units_dark", len(c.dark_units))
+         .field("assessment_total", c.assessment.total).field("assessment_ok", c.assessment.ok)
+         .field("platforms_total", c.platforms.total).field("platforms_ok", c.platforms.ok)
+         .field("dark_json", dark_json))
+    for name, rate in (("monitoring_rate", c.monitoring), ("assessment_rate", c.assessment),
+                       ("platform_rate", c.platforms)):
+        if rate.value is not None:
+            p.field(name, float(rate.value))
+    return p
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()

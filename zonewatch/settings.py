@@ -23,6 +23,8 @@ class Topics(BaseSettings):
     registry: str = "zw.registry"
     deadletter: str = "zw.deadletter"
     alerts: str = "zw.alerts"
+    point_status: str = "zw.point-status"
+    alert_signals: str = "zw.alert-signals"
 
 
 class CommonSettings(BaseSettings):
@@ -55,3 +57,36 @@ class InfluxSettings(BaseSettings):
     org: str = "zonewatch"
     bucket: str = "zonewatch"
     timeout_ms: int = Field(default=10_000, ge=100)
+
+
+class MqttSettings(BaseSettings):
+    """The MQTT broker, as every process that talks to it sees it."""
+
+    model_config = SettingsConfigDict(env_prefix="ZW_MQTT_", frozen=True, extra="ignore")
+
+    url: str = "mqtt://127.0.0.1:1883"
+    """mqtt://host:port, or mqtts://host:port for TLS."""
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_scheme(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must look like mqtt://host:port or mqtts://host:port")
+        return v
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"

@@ -160,7 +160,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     try:
         publisher.start()
     except ConnectionError as e:
-        print(f"zonewatch simulate: {settings.mqtt_url}: {e}", file=sys.stderr)
+        print(f"zonewatch simulate: {settings.mqtt.url}: {e}", file=sys.stderr)
         return 1
     print(_summary(fleet, options, settings), file=sys.stderr, flush=True)
     progress = Progress(sys.stderr)
@@ -203,7 +203,7 @@ def _summary(fleet: Fleet, options: SimulateOptions, settings: SimulateSettings)
             f"({protocols['hj212']:,} HJ 212, {protocols['json']:,} JSON), "
             f"{len(dark)} dark{': ' + ', '.join(dark[:8]) if dark else ''}"
             f"{' …' if len(dark) > 8 else ''}; scenario {fleet.scenario.name}, seed {fleet.seed}, "
-            f"bad rate {fleet.bad_rate:g} → {settings.mqtt_url}")
+            f"bad rate {fleet.bad_rate:g} → {settings.mqtt.url}")
     if options.history_min:
         pace = f"at {options.speedup:g}× real time" if options.speedup else "as fast as allowed"
         text += f"\nsimulate: publishing the past {options.history_min:g} min first, {pace}"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 import time
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zonewatch.mqtt import configure_client
+from zonewatch.settings import MqttSettings
 
 MAX_UNACKED = 5000
 """Messages handed to paho but not yet acknowledged: beyond this, wait (bounded memory)."""
@@ -18,27 +19,12 @@ MAX_UNACKED = 5000
 class SimulateSettings(BaseSettings):
     """Where to publish; read once from `ZW_…` at the edge, like every part's settings."""
 
-    model_config = SettingsConfigDict(env_prefix="ZW_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ZW_SIM_", frozen=True, extra="ignore")
 
-    mqtt_url: str = "mqtt://127.0.0.1:1883"
-    mqtt_username: str | None = None
-    mqtt_password: SecretStr | None = None
-    mqtt_ca_file: str | None = None
-    sim_max_inflight: int = Field(default=100, ge=1, le=65535)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    """The broker (`ZW_MQTT_URL` …), as every process sees it."""
+    max_inflight: int = Field(default=100, ge=1, le=65535)
     """QoS 1 messages awaiting PUBACK at once; lowered to the broker's receive maximum."""
-
-    @field_validator("mqtt_url")
-    @classmethod
-    def _mqtt_scheme(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:port or mqtts://host:port")
-        return v
-
-    @property
-    def address(self) -> tuple[str, int]:
-        url = urlsplit(self.mqtt_url)
-        return url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883)
 
 
 class Publisher:
@@ -53,19 +39,14 @@ class Publisher:
         self.acked = 0
         self._refused: str | None = None
         self._receive_max = 65535
-        self._client = self._make_client(settings.sim_max_inflight)
+        self._client = self._make_client(settings.max_inflight)
 
     def _make_client(self, inflight: int) -> mqtt.Client:
-        s = self.settings
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              protocol=mqtt.MQTTv5)
         client.max_queued_messages_set(0)
         client.max_inflight_messages_set(inflight)
-        if s.mqtt_username:
-            password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
-            client.username_pw_set(s.mqtt_username, password)
-        if s.mqtt_url.startswith("mqtts:"):
-            client.tls_set(ca_certs=s.mqtt_ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        configure_client(client, self.settings.mqtt)
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
         return client
@@ -82,7 +63,7 @@ class Publisher:
 
     def _connect(self, timeout: float) -> None:
         """Connect and wait for CONNACK; ConnectionError says why not."""
-        host, port = self.settings.address
+        host, port = self.settings.mqtt.host, self.settings.mqtt.port
         try:
             self._client.connect(host, port, keepalive=30)
         except OSError as e:

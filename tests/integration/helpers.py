@@ -19,8 +19,8 @@ def own_zone(zw_env: dict[str, str]) -> str:
     return f"zt-{zw_env['ZW_APP_ID'][-10:]}"
 
 
-def write_registry(path: Path, zone: str) -> Path:
-    registry = tiny_registry(zone=zone).model_dump(mode="json")
+def write_registry(path: Path, zone: str, interval_s: int = 60) -> Path:
+    registry = tiny_registry(zone=zone, interval_s=interval_s).model_dump(mode="json")
     path.write_text(yaml.safe_dump(registry, allow_unicode=True))
     return path
 
@@ -60,9 +60,10 @@ async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], 
 
 
 
-def load_registry_and_start_ingest(spawn, zw_env: dict[str, str], tmp_path: Path):
+def load_registry_and_start_ingest(spawn, zw_env: dict[str, str], tmp_path: Path,
+                                   interval_s: int = 60):
     """Load this test's registry, start ingest, wait until it is subscribed; return ingest."""
-    registry = write_registry(tmp_path / "registry.yaml", own_zone(zw_env))
+    registry = write_registry(tmp_path / "registry.yaml", own_zone(zw_env), interval_s)
     loader = spawn("registry-load", "registry", "load", str(registry))
     assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
     ingest = spawn("ingest", "ingest")

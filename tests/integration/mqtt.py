@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -31,3 +33,50 @@ def publish_all(mqtt_url: str, messages: Iterable[tuple[str, bytes | str | dict]
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+class Collector:
+    """Subscribes to a topic filter and keeps every message, decoded as JSON."""
+
+    def __init__(self, mqtt_url: str, topic_filter: str) -> None:
+        url = urlsplit(mqtt_url)
+        self.messages: list[tuple[str, dict]] = []
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self._client.on_message = lambda _c, _u, m: self.messages.append(
+            (m.topic, json.loads(m.payload)))
+        self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=1)
+        self._client.connect(url.hostname or "127.0.0.1", url.port or 1883)
+        self._client.loop_start()
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class Fleet:
+    """Publishes a JSON reading for each live point every `period` seconds, in a thread."""
+
+    def __init__(self, mqtt_url: str, zone: str, points: list[str], period: float = 1.0) -> None:
+        self.live = set(points)
+        self._zone, self._period = zone, period
+        self._stop = threading.Event()
+        url = urlsplit(mqtt_url)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self._client.connect(url.hostname or "127.0.0.1", url.port or 1883)
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = datetime.now(UTC).isoformat()
+            for point in sorted(self.live):
+                body = {"point": point, "ts": now, "values": {"w01018": 20.0 + len(point)}}
+                self._client.publish(f"zw/v1/{self._zone}/readings", json.dumps(body), qos=1)
+            self._stop.wait(self._period)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -1,0 +1,50 @@
+"""Watermark ticks: "every message this ingest received before T is in Kafka now".
+
+The bridge records when it last found its queue empty (everything received by then was in
+a batch); once that batch is in Kafka, a tick with that time goes into every partition of
+the readings topic. Workers judge silence only up to the ticks they have processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from schemas.pipeline import TICK_KEY, Tick
+
+log = logging.getLogger(__name__)
+
+
+class Ticker:
+    def __init__(self, producer: AIOKafkaProducer, topic: str, ingest_id: str,
+                 interval_s: float = 1.0) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._ingest_id = ingest_id
+        self._interval_s = interval_s
+        self._last_sent = 0.0
+
+    def due(self) -> bool:
+        return time.monotonic() - self._last_sent >= self._interval_s
+
+    async def send(self, drained_at: datetime, connected: bool) -> None:
+        """Send a tick to every partition; a failed tick is only logged (the next one follows)."""
+        self._last_sent = time.monotonic()
+        if not connected:
+            return  # while disconnected, the broker may hold older messages for us
+        value = Tick(tick=drained_at, ingest=self._ingest_id,
+                     mqtt_connected=connected).model_dump_json().encode()
+        try:
+            partitions = await self._producer.partitions_for(self._topic)
+            sends = [await self._producer.send(self._topic, value, key=TICK_KEY, partition=p)
+                     for p in sorted(partitions)]
+            await asyncio.gather(*sends)
+        except KafkaError as e:
+            log.warning("tick not sent: %s", e)
+
+

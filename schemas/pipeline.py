@@ -1,0 +1,61 @@
+"""Messages between zonewatch's own stages (not from the field)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TICK_KEY = b"\x00tick"
+"""Key of ingest's watermark ticks on the readings topic; no point id can look like it."""
+
+
+class Tick(BaseModel):
+    """Ingest's heartbeat into every readings partition: "everything sent before this is in".
+
+    Workers judge silence only up to the newest tick they processed, so a stalled ingest, a
+    lagging Kafka or a blocked InfluxDB writer pauses gap detection instead of making every
+    sensor look silent at once.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tick: datetime
+    ingest: str
+    mqtt_connected: bool
+
+
+class PointStatusChange(BaseModel):
+    """A point's status moved; keyed by zone so one worker sees its whole zone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    point: str
+    zone: str
+    enterprise: str
+    status: str
+    since: datetime | None
+    at: datetime
+
+
+class AlertSignal(BaseModel):
+    """What a detector says about an incident; the alert book turns signals into changes.
+
+    Signals are idempotent: saying "raise" twice for the same open incident changes nothing.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    op: Literal["raise", "clear", "ack"]
+    kind: str
+    subject: str
+    zone: str
+    enterprise: str | None = None
+    point: str | None = None
+    factor: str | None = None
+    incident_start: datetime | None = None
+    at: datetime
+    by: str | None = None
+    alert_id: str | None = None
+    detail: dict[str, str | float | None] = Field(default_factory=dict)

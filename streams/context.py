@@ -1,0 +1,65 @@
+"""What every agent and timer of one worker shares: the registry, the rules, the watermark."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cached_property
+
+from aiokafka.partitioner import murmur2
+
+from schemas import Registry
+from streams.config import StreamSettings
+from streams.coverage import RegistryView
+from streams.point_state import Rules
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2), as the producers that key by point or zone use."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class RegistryIndex:
+    """The registry with what the worker looks up per event precomputed."""
+
+    def __init__(self, registry: Registry, partitions: int) -> None:
+        self.registry = registry
+        self.partitions = partitions
+
+    @cached_property
+    def view(self) -> RegistryView:
+        return RegistryView.of(self.registry)
+
+    @cached_property
+    def point_partition(self) -> dict[str, int]:
+        return {p.id: partition_of(p.id.encode(), self.partitions) for p in self.registry.points}
+
+    @cached_property
+    def zone_partition(self) -> dict[str, int]:
+        return {z.id: partition_of(z.id.encode(), self.partitions) for z in self.registry.zones}
+
+
+class WorkerContext:
+    def __init__(self, settings: StreamSettings, rules: Rules) -> None:
+        self.settings = settings
+        self.rules = rules
+        self.index: RegistryIndex | None = None
+        self.ready = asyncio.Event()
+        self.watermarks: dict[int, float] = {}
+        """readings partition → newest tick time processed (epoch s)."""
+        self.assigned: frozenset[int] = frozenset()
+
+    def use_registry(self, registry: Registry) -> None:
+        self.index = RegistryIndex(registry, self.settings.readings_partitions)
+        self.ready.set()
+
+    @property
+    def registry(self) -> Registry:
+        assert self.index is not None, "no registry yet"
+        return self.index.registry
+
+    def trusted_now(self) -> float | None:
+        """The time up to which silence can be judged: the oldest watermark of the partitions
+        this worker owns; None until each of them has seen a tick."""
+        if not self.assigned or any(p not in self.watermarks for p in self.assigned):
+            return None
+        return min(self.watermarks[p] for p in self.assigned)

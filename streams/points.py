@@ -1,0 +1,122 @@
+"""Point states per worker: applied from readings, swept by a deadline index on a timer."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from schemas import ReadingEvent
+from schemas.pipeline import AlertSignal, PointStatusChange
+from streams.context import WorkerContext
+from streams.gap_index import GapIndex
+from streams.point_record import Judgement, PointRecord, Signal, judge
+from streams.point_state import apply_reading, deadline
+
+
+@dataclass
+class Outputs:
+    """What a pass over points has to say: status changes and alert signals."""
+
+    changes: list[PointStatusChange] = field(default_factory=list)
+    signals: list[AlertSignal] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.signals)
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None or not math.isfinite(ts) else datetime.fromtimestamp(ts, UTC)
+
+
+class PointTracker:
+    """Owns the `points` table entries of this worker's partitions and their gap deadlines."""
+
+    def __init__(self, ctx: WorkerContext, table: MutableMapping[bytes, dict]) -> None:
+        """`table` is keyed by the point id's bytes, as the readings topic is."""
+        self._ctx = ctx
+        self._table = table
+        self.index = GapIndex()
+        self._seeded: frozenset[int] = frozenset()
+        self._owned: set[str] = set()
+
+    def apply(self, readings: Iterable[ReadingEvent]) -> Outputs:
+        """Fold a batch of readings into the states, then judge each touched point once."""
+        touched: dict[str, PointRecord] = {}
+        registry = self._ctx.registry
+        for r in readings:
+            point = registry.point_by_id.get(r.point)
+            if point is None:
+                continue  # unregistered since ingest accepted it; storage kept it
+            rec = touched.get(r.point) or PointRecord.from_dict(self._table.get(r.point.encode()))
+            state = apply_reading(rec.state, r.ts.timestamp(), r.values, r.flags, point,
+                                  self._ctx.rules)
+            touched[r.point] = PointRecord(state, rec.published, rec.gap_open,
+                                           rec.invalid_open, rec.over, rec.stuck)
+        out = Outputs()
+        now = self._ctx.trusted_now()
+        for pid, rec in touched.items():
+            self._settle(pid, judge(rec, registry.point_by_id[pid], now, self._ctx.rules), out)
+        return out
+
+    def sweep(self) -> Outputs:
+        """Judge the points whose deadline the trusted time has passed."""
+        out = Outputs()
+        now = self._ctx.trusted_now()
+        if now is None:
+            return out
+        self._reseed_if_reassigned(now)
+        registry = self._ctx.registry
+        for pid in self.index.due(now):
+            point = registry.point_by_id.get(pid)
+            if point is not None:
+                rec = PointRecord.from_dict(self._table.get(pid.encode()))
+                self._settle(pid, judge(rec, point, now, self._ctx.rules), out)
+        return out
+
+    def _settle(self, pid: str, j: Judgement, out: Outputs) -> None:
+        """Store the judged record, index its next deadline, collect what it says."""
+        point = self._ctx.registry.point_by_id[pid]
+        self._table[pid.encode()] = j.record.to_dict()
+        due = deadline(j.record.state, point)
+        if math.isfinite(due) and pid in self._owned:
+            self.index.update(pid, due)
+        enterprise = self._ctx.registry.enterprise_by_id[point.enterprise]
+        at = datetime.now(UTC)
+        if j.status_changed and j.record.published is not None:
+            out.changes.append(PointStatusChange(
+                point=pid, zone=enterprise.zone, enterprise=enterprise.id,
+                status=j.record.published.value, since=_dt(j.record.state.last_valid_ts), at=at))
+        out.signals.extend(_signal(s, pid, enterprise.zone, enterprise.id, at)
+                           for s in j.signals)
+
+    def _points_of(self, partitions: frozenset[int]) -> set[str]:
+        index = self._ctx.index
+        assert index is not None
+        return {pid for pid, p in index.point_partition.items() if p in partitions}
+
+    def _reseed_if_reassigned(self, now: float) -> None:
+        """On a new assignment, index every registered point this worker now owns: those with
+        a state by their deadline, those without one (never reported) as due right away."""
+        if self._ctx.assigned == self._seeded:
+            return
+        self.index = GapIndex()
+        registry = self._ctx.registry
+        self._owned = self._points_of(self._ctx.assigned)
+        for pid in sorted(self._owned):
+            rec = PointRecord.from_dict(self._table.get(pid.encode()))
+            due = deadline(rec.state, registry.point_by_id[pid])
+            self.index.update(pid, due if math.isfinite(due) else now)
+        self._seeded = self._ctx.assigned
+
+    def reset(self) -> None:
+        """Forget the index (registry reloaded or partitions moved); the next sweep rebuilds."""
+        self._seeded = frozenset()
+
+
+def _signal(s: Signal, pid: str, zone: str, enterprise: str, at: datetime) -> AlertSignal:
+    subject = pid if s.factor is None else f"{pid}/{s.factor}"
+    return AlertSignal(op=s.op, kind=s.kind.value, subject=subject, zone=zone,
+                       enterprise=enterprise, point=pid, factor=s.factor,
+                       incident_start=_dt(s.start), at=at, detail=s.facts)

@@ -1,0 +1,73 @@
+"""paho-mqtt clients configured one way for every process: credentials, TLS, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from zonewatch.settings import MqttSettings
+
+
+def configure_client(client: mqtt.Client, settings: MqttSettings) -> None:
+    if settings.username:
+        password = settings.password.get_secret_value() if settings.password else None
+        client.username_pw_set(settings.username, password)
+    if settings.tls:
+        client.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+
+
+class Publisher:
+    """QoS 1 publishing from asyncio: `publish()` returns once the broker has the message.
+
+    paho runs its network thread; its on_publish callback resolves the waiting future on the
+    event loop, so nothing blocks the loop and nothing is lost silently.
+    """
+
+    def __init__(self, settings: MqttSettings, client_id: str) -> None:
+        self._settings = settings
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=mqtt.MQTTv5)
+        configure_client(self._client, settings)
+        self._client.max_queued_messages_set(0)
+        self._client.on_publish = self._on_publish
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._client.connect_async(self._settings.host, self._settings.port, keepalive=30)
+        self._client.loop_start()
+
+    async def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    async def publish(self, messages: list[tuple[str, bytes]], timeout: float = 30) -> None:
+        """Publish all at QoS 1 and wait until the broker acknowledged each one."""
+        assert self._loop is not None, "start() first"
+        futures = []
+        with self._lock:  # the ack may arrive before we registered the mid otherwise
+            for topic, payload in messages:
+                info = self._client.publish(topic, payload, qos=1)
+                fut = self._loop.create_future()
+                self._pending[info.mid] = fut
+                futures.append(fut)
+        await asyncio.wait_for(asyncio.gather(*futures), timeout)
+
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object,
+                    _p: object) -> None:
+        with self._lock:
+            fut = self._pending.pop(mid, None)
+        if fut is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(_resolve, fut)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
