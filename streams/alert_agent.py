@@ -39,7 +39,11 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
             except ValidationError as e:
                 log.warning("bad alert signal: %s", e)
                 continue
-            change = apply_signal(book.get(event.key), sig, ctx.registry)
+            try:
+                change = apply_signal(book.get(event.key), sig, ctx.registry)
+            except Exception:  # a bug for one signal must not wedge every alert behind it
+                log.exception("alert signal %s not applied", event.key)
+                continue
             if change is not None:
                 book[event.key] = change.entry()
                 await topics.alerts.send(key=change.alert.id.encode(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from alerts.exceptions import AlertError
@@ -40,7 +41,10 @@ def incident_of(sig: AlertSignal, registry: Registry) -> Incident:
 
 
 def facts_of(detail: Mapping[str, Any]) -> Facts:
+    """The summary's numbers from a signal's detail (JSON: times arrive as ISO strings)."""
     known = {k: v for k, v in detail.items() if k in Facts.__dataclass_fields__}
+    if isinstance(known.get("due"), str):
+        known["due"] = datetime.fromisoformat(known["due"])
     return Facts(**known)
 
 

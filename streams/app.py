@@ -17,7 +17,7 @@ from streams.storage import InfluxWriter
 from streams.topics import StreamTopics
 from zonewatch.mqtt import Publisher
 from zonewatch.registry_feed import RegistryFeed
-from zonewatch.topics import ensure_topics
+from zonewatch.topics import changelog_specs, ensure_topics
 
 
 def rules_of(settings: StreamSettings) -> Rules:
@@ -32,6 +32,7 @@ def create_app(settings: StreamSettings) -> faust.App:
         store="memory://",
         datadir=settings.data_dir,
         web_host=settings.web_host,
+        web_bind=settings.web_host,
         web_port=settings.web_port,
         topic_partitions=settings.readings_partitions,
         topic_replication_factor=1,
@@ -68,7 +69,9 @@ def create_app(settings: StreamSettings) -> faust.App:
 
 def run_worker(settings: StreamSettings, loglevel: str = "info") -> None:
     """Run a worker until SIGTERM/SIGINT (Faust handles the signals and a clean stop)."""
-    asyncio.run(ensure_topics(settings))
     app = create_app(settings)
+    changelogs = [t.changelog_topic.get_topic_name() for t in app.tables.values()]
+    asyncio.run(ensure_topics(settings, changelog_specs(changelogs,
+                                                        settings.readings_partitions)))
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -70,7 +70,11 @@ def run_demo(args: argparse.Namespace) -> int:
         for proc in procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            proc.wait(30)
+        for name, proc in procs.items():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                print(f"demo: {name} did not stop within 30 s; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
         client.close()
     return 0

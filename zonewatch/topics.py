@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -28,13 +29,20 @@ def topic_specs(settings: CommonSettings) -> list[NewTopic]:
     ]
 
 
-async def ensure_topics(settings: CommonSettings) -> None:
+def changelog_specs(names: list[str], partitions: int) -> list[NewTopic]:
+    """Faust's table changelogs, created up front: Faust creating them itself races with
+    the first rebalance on a fresh cluster (PartitionsMismatch: 0 partitions)."""
+    return [NewTopic(n, partitions, 1, topic_configs={"cleanup.policy": "compact"})
+            for n in names]
+
+
+async def ensure_topics(settings: CommonSettings, extra: Sequence[NewTopic] = ()) -> None:
     """Create missing topics; existing ones are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [s for s in topic_specs(settings) if s.name not in existing]
+        missing = [s for s in [*topic_specs(settings), *extra] if s.name not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                 await admin.create_topics(missing)
