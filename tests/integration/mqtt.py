@@ -58,6 +58,9 @@ class Fleet:
 
     def __init__(self, mqtt_url: str, zone: str, points: list[str], period: float = 1.0) -> None:
         self.live = set(points)
+        self.flags: dict[str, str] = {}
+        """point → HJ 212 flag to send instead of N (e.g. M for maintenance)."""
+        self.sent: list[tuple[str, str]] = []
         self._zone, self._period = zone, period
         self._stop = threading.Event()
         url = urlsplit(mqtt_url)
@@ -71,8 +74,10 @@ class Fleet:
         while not self._stop.is_set():
             now = datetime.now(UTC).isoformat()
             for point in sorted(self.live):
-                body = {"point": point, "ts": now, "values": {"w01018": 20.0 + len(point)}}
+                body = {"point": point, "ts": now, "values": {"w01018": 20.0 + len(point)},
+                        "flags": {"w01018": self.flags.get(point, "N")}}
                 self._client.publish(f"zw/v1/{self._zone}/readings", json.dumps(body), qos=1)
+                self.sent.append((point, now))
             self._stop.wait(self._period)
 
     def close(self) -> None:

@@ -1,0 +1,395 @@
+"""The InfluxDB read side: coverage, trends, alerts and completeness, for the API and reports.
+
+Each question is a `Query`: a Flux string built from checked values (never raw user input) and a
+pure `parse` of the result rows, so both halves are tested without InfluxDB. The public
+functions run it on whatever query API they are given: a sync `QueryApi` returns the answer, an
+async `QueryApiAsync` (the worker's) returns an awaitable of it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from schemas import Alert, Registry
+from streams.coverage import Completeness, completeness_by_arrival
+
+T = TypeVar("T")
+Row = Mapping[str, Any]
+
+ID_RE = re.compile(r"^[a-z0-9_][a-z0-9._-]{0,62}$")
+"""Registry ids (plus `_system`, the zone of zonewatch's own alerts)."""
+ALERT_ID_RE = re.compile(r"^[a-z]{2}-[0-9a-f]{16}$")
+KINDS_RE = re.compile(r"^[a-z_]{1,40}$")
+VALID_FLAGS = ("N", "T")
+
+
+class QueryError(ValueError):
+    """A value that may not go into a query: the caller's input is wrong (HTTP 400)."""
+
+
+def flux_string(value: str) -> str:
+    """A Flux string literal holding `value` exactly: quotes, backslashes and `${` escaped."""
+    if any(ord(c) < 0x20 for c in value):
+        raise QueryError(f"control character in {value!r}")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    return f'"{escaped}"'
+
+
+def checked_id(value: str, what: str = "id", pattern: re.Pattern[str] = ID_RE) -> str:
+    """`value` if it looks like an id of its kind; ids still go through `flux_string`."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise QueryError(f"not a valid {what}: {value!r}")
+    return value
+
+
+def flux_time(t: datetime) -> str:
+    """An RFC 3339 UTC time literal; naive datetimes are refused, not guessed."""
+    if t.tzinfo is None:
+        raise QueryError("times must carry a timezone")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def flux_duration(d: timedelta | float) -> str:
+    seconds = int(d.total_seconds() if isinstance(d, timedelta) else d)
+    if seconds <= 0:
+        raise QueryError(f"duration must be positive, got {d!r}")
+    return f"{seconds}s"
+
+
+def any_of(column: str, values: Iterable[str]) -> str:
+    """`(r.col == "a" or r.col == "b")` from checked values; `false` when there are none."""
+    terms = [f"r.{column} == {flux_string(v)}" for v in values]
+    return "(" + " or ".join(terms) + ")" if terms else "false"
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Generic[T]):
+    """One Flux query and the pure function turning its rows into an answer."""
+
+    flux: str
+    parse: Callable[[Iterable[Row]], T]
+
+
+def execute(query_api: Any, q: Query[T]) -> T | Awaitable[T]:
+    """Run `q` on a sync query API (returns T) or an async one (returns an awaitable of T)."""
+    result = query_api.query(q.flux)
+    if inspect.isawaitable(result):
+        async def finish() -> T:
+            return q.parse(_rows(await result))
+        return finish()
+    return q.parse(_rows(result))
+
+
+def _rows(tables: Iterable[Any]) -> list[Row]:
+    return [r.values for t in tables for r in t.records]
+
+
+def _source(bucket: str, start: str, stop: str | None = None) -> str:
+    stop_arg = f", stop: {stop}" if stop else ""
+    return f"from(bucket: {flux_string(bucket)}) |> range(start: {start}{stop_arg})"
+
+
+PIVOT = '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
+
+
+def latest_coverage_query(bucket: str, zones: Iterable[str] | None = None,
+                          max_age_s: float = 900) -> Query[dict[str, ZoneFigures]]:
+    zone_filter = "" if zones is None else \
+        f"|> filter(fn: (r) => {any_of('zone', [checked_id(z, 'zone') for z in zones])})"
+    flux = (f"{_source(bucket, '-' + flux_duration(max_age_s))}\n"
+            f'|> filter(fn: (r) => r._measurement == "coverage") {zone_filter}\n'
+            f"{PIVOT}\n"
+            f'|> group(columns: ["zone"]) |> sort(columns: ["_time"]) |> tail(n: 1)')
+    return Query(flux, figures_of)
+
+
+def latest_coverage(query_api: Any, bucket: str, zones: Iterable[str] | None = None,
+                    max_age_s: float = 900) -> Any:
+    """zone → its newest figures within `max_age_s`; a zone with none is left out."""
+    return execute(query_api, latest_coverage_query(bucket, zones, max_age_s))
+
+
+RATE_FIELDS = ("monitoring_rate", "assessment_rate", "platform_rate")
+
+
+def coverage_trend_query(bucket: str, zone: str | None, start: datetime,
+                         every: timedelta | float) -> Query[dict[str, list[dict[str, Any]]]]:
+    zone_term = "" if zone is None else f" and r.zone == {flux_string(checked_id(zone, 'zone'))}"
+    flux = (f"{_source(bucket, flux_time(start))}\n"
+            f'|> filter(fn: (r) => r._measurement == "coverage"{zone_term} and '
+            f"{any_of('_field', RATE_FIELDS)})\n"
+            f"|> aggregateWindow(every: {flux_duration(every)}, fn: mean, createEmpty: false)\n"
+            f"{PIVOT}")
+    return Query(flux, trend_of)
+
+
+def coverage_trend(query_api: Any, bucket: str, zone: str | None, start: datetime,
+                   every: timedelta | float) -> Any:
+    """zone → [{at, monitoring_rate, assessment_rate, platform_rate}], window means."""
+    return execute(query_api, coverage_trend_query(bucket, zone, start, every))
+
+
+def alerts_query(bucket: str, status: str | None = None, zone: str | None = None,
+                 kind: str | None = None, limit: int = 500,
+                 lookback_s: float = 400 * 86400) -> Query[list[Alert]]:
+    terms = ['r._measurement == "alert"']
+    if zone is not None:
+        terms.append(f"r.zone == {flux_string(checked_id(zone, 'zone'))}")
+    if kind is not None:
+        terms.append(f"r.kind == {flux_string(checked_id(kind, 'kind', KINDS_RE))}")
+    if status is not None and status not in ("open", "acknowledged", "resolved"):
+        raise QueryError(f"not a valid status: {status!r}")
+    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
+            f"|> filter(fn: (r) => {' and '.join(terms)})\n|> last()\n{PIVOT}")
+
+    def parse(rows: Iterable[Row]) -> list[Alert]:
+        found = [a for a in merge_alert_rows(rows) if status is None or a.status == status]
+        return sorted(found, key=lambda a: a.updated_at, reverse=True)[:max(0, limit)]
+    return Query(flux, parse)
+
+
+def alerts(query_api: Any, bucket: str, status: str | None = None, zone: str | None = None,
+           kind: str | None = None, limit: int = 500) -> Any:
+    """Each alert's latest state, newest change first; `status` filters on that latest state."""
+    return execute(query_api, alerts_query(bucket, status, zone, kind, limit))
+
+
+def alert_history_query(bucket: str, alert_id: str,
+                        lookback_s: float = 400 * 86400) -> Query[list[Alert]]:
+    aid = flux_string(checked_id(alert_id, "alert id", ALERT_ID_RE))
+    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
+            f'|> filter(fn: (r) => r._measurement == "alert" and r.id == {aid})\n{PIVOT}')
+    return Query(flux, lambda rows: merge_alert_rows(rows, history=True))
+
+
+def alert_history(query_api: Any, bucket: str, alert_id: str) -> Any:
+    """Every state the alert went through, oldest first; [] for an unknown id."""
+    return execute(query_api, alert_history_query(bucket, alert_id))
+
+
+def last_valid_query(bucket: str, zone: str, points: Iterable[str],
+                     lookback_s: float = 30 * 86400) -> Query[dict[str, datetime]]:
+    pids = [checked_id(p, "point") for p in points]
+    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
+            f'|> filter(fn: (r) => r._measurement == "reading" and '
+            f"r.zone == {flux_string(checked_id(zone, 'zone'))})\n"
+            f"|> filter(fn: (r) => {any_of('point', pids)})\n"
+            f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
+            f'|> last() |> keep(columns: ["_time", "point", "_field"])')
+
+    def parse(rows: Iterable[Row]) -> dict[str, datetime]:
+        """A reading is valid only with every flag valid: take the earliest factor's last."""
+        out: dict[str, datetime] = {}
+        for r in rows:
+            out[r["point"]] = min(out.get(r["point"], r["_time"]), r["_time"])
+        return out
+    return Query(flux, parse)
+
+
+def last_valid(query_api: Any, bucket: str, zone: str, points: Iterable[str],
+               lookback_s: float = 30 * 86400) -> Any:
+    """point → event time of its last valid data (dark since), within `lookback_s`."""
+    return execute(query_api, last_valid_query(bucket, zone, points, lookback_s))
+
+
+MAX_PERIOD = timedelta(days=31)
+
+
+def completeness_flux(bucket: str, registry: Registry, zone: str, start: datetime,
+                      end: datetime) -> str:
+    """Readings of the zone in [start, end) as (point, time, flags, lag) rows."""
+    if checked_id(zone, "zone") not in registry.zone_by_id:
+        raise QueryError(f"unknown zone {zone!r}")
+    if not end > start or end - start > MAX_PERIOD:
+        raise QueryError(f"period must be non-empty and at most {MAX_PERIOD.days} days")
+    return (f"{_source(bucket, flux_time(start), flux_time(end))}\n"
+            f'|> filter(fn: (r) => r._measurement == "reading" and r.zone == {flux_string(zone)})'
+            f'\n|> filter(fn: (r) => r._field == "arrival_lag_s" or r._field =~ /_flag$/)\n'
+            f"{PIVOT}")
+
+
+def completeness(query_api: Any, bucket: str, registry: Registry, zone: str,
+                 start: datetime, end: datetime) -> Any:
+    """Transmission completeness of each point, unit and the zone over [start, end).
+
+    Rows are streamed into a `Tally` that keeps one reading per expected interval, so memory
+    follows the intervals, not the readings (resends and duplicates included)."""
+    start, end = (t.replace(microsecond=0) for t in (start, end))  # as in the Flux range
+    flux = completeness_flux(bucket, registry, zone, start, end)
+    tally = Tally(registry, zone, start, end)
+    stream = query_api.query_stream(flux)
+    if inspect.isawaitable(stream):
+        async def finish() -> ZoneCompleteness:
+            async for record in await stream:
+                tally.add(record.values)
+            return tally.result()
+        return finish()
+    for record in stream:
+        tally.add(record.values)
+    return tally.result()
+
+
+def parse_dark_json(text: str | None) -> dict[str, Any]:
+    """The zone agent's `dark_json` field; an unreadable one counts as empty, not as a crash."""
+    try:
+        data = json.loads(text or "{}")
+    except (ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+
+
+# --- the pure halves: rows in, answers out -------------------------------------------------
+
+COUNT_FIELDS = ("units_total", "units_covered", "units_excused", "units_dark",
+                "assessment_total", "assessment_ok", "platforms_total", "platforms_ok")
+GAP_KEYS = ("dark", "excused", "unassessed", "platforms_offline")
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneFigures:
+    """A zone's newest coverage point: rates (None where nothing is registered), the counts
+    behind them, and its gaps (dark and excused units with their points, unassessed
+    enterprises, offline platforms) from `dark_json`."""
+
+    zone: str
+    at: datetime
+    rates: Mapping[str, float | None]
+    counts: Mapping[str, int]
+    gaps: Mapping[str, list[Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"zone": self.zone, "at": self.at.isoformat(), **self.rates, **self.counts,
+                **self.gaps}
+
+
+def figures_of(rows: Iterable[Row]) -> dict[str, ZoneFigures]:
+    out: dict[str, ZoneFigures] = {}
+    for r in rows:
+        zone = r.get("zone")
+        if not zone or (zone in out and out[zone].at >= r["_time"]):
+            continue
+        gaps = parse_dark_json(r.get("dark_json"))
+        out[zone] = ZoneFigures(
+            zone, r["_time"], {f: _float(r.get(f)) for f in RATE_FIELDS},
+            {f: int(r.get(f) or 0) for f in COUNT_FIELDS},
+            {k: list(gaps.get(k) or []) for k in GAP_KEYS})
+    return out
+
+
+def trend_of(rows: Iterable[Row]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(rows, key=lambda r: r["_time"]):
+        out.setdefault(r["zone"], []).append(
+            {"at": r["_time"], **{f: _float(r.get(f)) for f in RATE_FIELDS}})
+    return out
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+ALERT_FIELDS = ("status", "severity", "opened_at", "resolved_at", "acknowledged_by",
+                "acknowledged_at", "subject", "point", "enterprise", "factor", "since")
+
+
+def merge_alert_rows(rows: Iterable[Row], history: bool = False) -> list[Alert]:
+    """Pivoted `alert` rows → alerts. A row is one state; without `history`, the rows of one
+    id (fields may come from different last() times) merge into its latest state."""
+    ordered = sorted(rows, key=lambda r: r["_time"])
+    if history:
+        return [a for a in map(_alert_of, ordered) if a is not None]
+    merged: dict[str, dict[str, Any]] = {}
+    for r in ordered:
+        merged.setdefault(r["id"], {}).update({k: v for k, v in r.items() if v is not None})
+    return [a for a in map(_alert_of, merged.values()) if a is not None]
+
+
+def _alert_of(row: Row) -> Alert | None:
+    data = {k: row[k] for k in ALERT_FIELDS if row.get(k) is not None}
+    data.update(id=row.get("id"), kind=row.get("kind"), zone=row.get("zone"),
+                updated_at=row.get("_time"),
+                summary={"zh": row.get("summary_zh") or "", "en": row.get("summary_en") or ""},
+                audience=[a for a in str(row.get("audience") or "").split(",") if a])
+    try:
+        return Alert.model_validate(data)
+    except ValidationError:
+        return None  # a row this version cannot read: not an alert it can act on
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneCompleteness:
+    """Transmission completeness over [start, end): the zone, each unit, each point."""
+
+    zone: str
+    start: datetime
+    end: datetime
+    total: Completeness
+    units: Mapping[str, Completeness]
+    points: Mapping[str, Completeness]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"zone": self.zone, "from": self.start.isoformat(), "to": self.end.isoformat(),
+                **completeness_json(self.total),
+                "units": {k: completeness_json(c) for k, c in self.units.items()},
+                "points": {k: completeness_json(c) for k, c in self.points.items()}}
+
+
+def completeness_json(c: Completeness) -> dict[str, Any]:
+    rate, on_time = (c.rate, c.on_time_rate) if c.expected else (None, None)
+    return {"rate": rate, "on_time_rate": on_time, "expected": c.expected,
+            "on_time": c.on_time, "filled_late": c.filled_late, "missing": c.missing}
+
+
+class Tally:
+    """Keeps each point's earliest-arriving valid reading per interval, then counts them with
+    `completeness_by_arrival`: a reading arriving after the point's gap threshold (when it
+    already looked offline) filled its interval late."""
+
+    def __init__(self, registry: Registry, zone: str, start: datetime, end: datetime) -> None:
+        self.zone, self.start, self.end = zone, start, end
+        self.points = {p.id: p for p in registry.points if registry.zone_of_point(p) == zone}
+        self.first: dict[str, dict[int, tuple[float, float]]] = {pid: {} for pid in self.points}
+
+    def add(self, row: Row) -> None:
+        p = self.points.get(row.get("point", ""))
+        if p is None or not _valid(row):
+            return
+        ts = row["_time"].timestamp()
+        arrived = ts + float(row.get("arrival_lag_s") or 0.0)
+        k = int((ts - self.start.timestamp()) // p.interval_s)
+        seen = self.first[p.id]
+        if k not in seen or arrived < seen[k][1]:
+            seen[k] = (ts, arrived)
+
+    def result(self) -> ZoneCompleteness:
+        s0, s1 = self.start.timestamp(), self.end.timestamp()
+        per_point = {pid: completeness_by_arrival(p.interval_s, self.first[pid].values(), s0,
+                                                  s1, p.threshold_s)
+                     for pid, p in self.points.items()}
+        units: dict[str, list[Completeness]] = {}
+        for pid, c in per_point.items():
+            units.setdefault(self.points[pid].enterprise, []).append(c)
+        return ZoneCompleteness(self.zone, self.start, self.end, _sum(per_point.values()),
+                                {e: _sum(cs) for e, cs in units.items()}, per_point)
+
+
+def _valid(row: Row) -> bool:
+    """SPEC: a reading is valid with flag N or T; with several factors, every one of them."""
+    flags = [v for k, v in row.items() if k.endswith("_flag") and v is not None]
+    return bool(flags) and all(f in VALID_FLAGS for f in flags)
+
+
+def _sum(cs: Iterable[Completeness]) -> Completeness:
+    cs = list(cs)
+    return Completeness(sum(c.expected for c in cs), sum(c.on_time for c in cs),
+                        sum(c.filled_late for c in cs))
