@@ -78,6 +78,8 @@ class DeliveryReason(StrEnum):
     CLIENT_ERROR = "client_error"
     REJECTED = "rejected"
     """The receiver answered 200 but refused the message (a robot's non-zero errcode)."""
+    INTERNAL = "internal"
+    """A bug in zonewatch's channel code: not retried, dead-lettered with the alert."""
 
 
 class DeliveryError(AlertError):

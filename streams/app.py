@@ -7,7 +7,7 @@ import os
 
 import faust
 
-from streams import alert_agent, readings, zone_agent
+from streams import alert_agent, readings, web, zone_agent
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.emit import Emitter
@@ -53,6 +53,7 @@ def create_app(settings: StreamSettings) -> faust.App:
     readings.register(app, ctx, writer, tracker, emit)
     zone_agent.register(app, ctx, writer, emit)
     alert_agent.register(app, ctx, topics, writer, publisher)
+    web.register(app, ctx, emit, web.WebSettings())
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
 

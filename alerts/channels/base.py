@@ -15,11 +15,14 @@ from typing import Annotated, Any
 
 import aiohttp
 from pydantic import BeforeValidator, SecretStr, ValidationInfo
+from yarl import URL
 
 from alerts.exceptions import DeliveryError, DeliveryReason
 from schemas import Alert, Audience
 
 USER_AGENT = "zonewatch/0.1"
+DEFAULT_TIMEOUT_S = 10.0
+"""Per attempt, when neither the channel nor ZW_DELIVERY_TIMEOUT_S says otherwise."""
 
 
 def _resolve_secret(value: object, info: ValidationInfo) -> object:
@@ -106,7 +109,7 @@ class Response:
     retry_after: float | None
 
 
-async def post(session: aiohttp.ClientSession, url: str, body: bytes,
+async def post(session: aiohttp.ClientSession, url: str | URL, body: bytes,
                headers: dict[str, str], timeout_s: float) -> Response:
     """POST once; a transport failure becomes a retriable `DeliveryError`."""
     all_headers = {"Content-Type": "application/json; charset=utf-8",
@@ -140,6 +143,25 @@ def check_status(resp: Response) -> None:
         raise DeliveryError(message, retriable=True, retry_after=resp.retry_after,
                             reason=DeliveryReason.SERVER_ERROR)
     raise DeliveryError(message, retriable=False, reason=DeliveryReason.CLIENT_ERROR)
+
+
+def check_errcode(resp: Response, retriable: dict[int, float]) -> None:
+    """Group robots answer 200 with `errcode`: 0 is delivered; codes in `retriable` (busy,
+    rate limited, with the wait to use) may work later; any other is refused for good."""
+    check_status(resp)
+    try:
+        answer = json.loads(resp.body)
+        code, text = int(answer.get("errcode", -1)), str(answer.get("errmsg", ""))[:200]
+    except (ValueError, TypeError, AttributeError):
+        raise DeliveryError(f"not a robot answer: {resp.body[:200]!r}", retriable=True,
+                            reason=DeliveryReason.SERVER_ERROR) from None
+    if code == 0:
+        return
+    if code in retriable:
+        raise DeliveryError(f"errcode {code}: {text}", retriable=True,
+                            retry_after=retriable[code], reason=DeliveryReason.RATE_LIMITED)
+    raise DeliveryError(f"errcode {code}: {text}", retriable=False,
+                        reason=DeliveryReason.REJECTED)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -11,6 +11,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer
 from influxdb_client import InfluxDBClient
 
+from schemas.pipeline import TICK_KEY
 from tests.factories import tiny_registry
 
 
@@ -42,7 +43,8 @@ def query_readings(influx: InfluxDBClient, bucket: str, point: str) -> list[dict
 
 async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], bool],
                      timeout: float = 30) -> list[bytes]:
-    """Read `topic` from the start until `until(values)` holds or `timeout` passes."""
+    """Read `topic` from the start until `until(values)` holds or `timeout` passes
+    (watermark ticks left out)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
@@ -52,7 +54,7 @@ async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], 
         deadline = loop.time() + timeout
         while not until(values) and loop.time() < deadline:
             for records in (await consumer.getmany(timeout_ms=500)).values():
-                values.extend(r.value for r in records)
+                values.extend(r.value for r in records if r.key != TICK_KEY)
     finally:
         await consumer.stop()
     return values

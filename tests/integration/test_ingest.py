@@ -8,7 +8,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
+
 from schemas import DeadLetter, ReadingEvent
+from tests.factories import tiny_registry
 from tests.integration.conftest import SERVICES
 from tests.integration.helpers import (
     load_registry_and_start_ingest,
@@ -115,3 +118,29 @@ def test_burst_while_ingest_is_down_is_kept_by_the_broker(
 def _services(*args: str) -> None:
     done = subprocess.run([str(SERVICES), *args], capture_output=True, text=True)
     assert done.returncode == 0, f"services {' '.join(args)} failed:\n{done.stderr}"
+
+
+def test_registry_reload_applies_live_without_restart(
+        zw_env: dict[str, str], spawn, tmp_path: Path) -> None:
+    load_registry_and_start_ingest(spawn, zw_env, tmp_path)
+    zone = own_zone(zw_env)
+    newcomer = {"point": "jn-0005-ww1", "ts": datetime.now(UTC).isoformat(),
+                "values": {"w01018": 1.0}}
+    topic = f"zw/v1/{zone}/readings"
+    publish_all(zw_env["ZW_MQTT_URL"], [(topic, newcomer)])
+
+    def unknown(values: list[bytes]) -> list[DeadLetter]:
+        return [d for d in map(DeadLetter.model_validate_json, values)
+                if d.topic == topic and d.code == "unknown_point"]
+    assert unknown(read_all(zw_env, "ZW_TOPIC_DEADLETTER", unknown))
+
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(yaml.safe_dump(tiny_registry(units=5, zone=zone).model_dump(mode="json"),
+                                     allow_unicode=True))
+    loader = spawn("registry-reload", "registry", "load", str(bigger))
+    assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
+    time.sleep(3)  # the feed follows the compacted topic
+    publish_all(zw_env["ZW_MQTT_URL"], [(topic, newcomer)])
+    got = read_all(zw_env, "ZW_TOPIC_READINGS",
+                   lambda v: any(identity(x)[0] == "jn-0005-ww1" for x in v))
+    assert any(identity(x)[0] == "jn-0005-ww1" for x in got)
