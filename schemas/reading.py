@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints
+
+Factor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
+"""A factor code (w01018, a21026, gas_lel): it becomes an InfluxDB field name, so no spaces,
+commas, quotes or newlines can get in."""
 
 
 class Flag(StrEnum):
@@ -38,8 +43,8 @@ class Reading(BaseModel):
 
     point: str = Field(min_length=1, max_length=64)
     ts: AwareDatetime
-    values: dict[str, FiniteFloat] = Field(min_length=1)
-    flags: dict[str, Flag] = Field(default_factory=dict)
+    values: dict[Factor, FiniteFloat] = Field(min_length=1, max_length=64)
+    flags: dict[Factor, Flag] = Field(default_factory=dict)
 
 
 class ReadingEvent(BaseModel):
@@ -51,8 +56,8 @@ class ReadingEvent(BaseModel):
     zone: str
     enterprise: str
     ts: datetime
-    values: dict[str, float]
-    flags: dict[str, Flag] = Field(default_factory=dict)
+    values: dict[Factor, FiniteFloat]
+    flags: dict[Factor, Flag] = Field(default_factory=dict)
     source: Source = Source.JSON
     received_at: datetime
     cn: str | None = None

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import faust
 from faust.types import EventT
+from influxdb_client import WritePrecision
 from pydantic import ValidationError
 
 from alerts.lifecycle import SYSTEM_ZONE
@@ -19,7 +20,7 @@ from schemas.pipeline import TICK_KEY, AlertSignal, Tick
 from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.points import PointTracker
-from streams.storage import InfluxWriter, Rejected, WriteAborted, reading_point
+from streams.storage import InfluxWriter, Rejected, WriteAborted, reading_line
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         readings, bad = decode_batch([e.value for e in records])
         await emit.dead_letters(bad)
         try:
-            await writer.write([reading_point(r) for r in readings])
+            await writer.write([reading_line(r) for r in readings], WritePrecision.S)
         except Rejected as r:
             await emit.dead_letters([_refused(p, r.reason) for p in r.points])
         except WriteAborted:
@@ -133,7 +134,7 @@ def abandon(batch: Sequence[EventT]) -> None:
 
 
 def _refused(point: object, reason: str) -> DeadLetter:
-    line = point.to_line_protocol() if hasattr(point, "to_line_protocol") else str(point)
+    line = point if isinstance(point, str) else point.to_line_protocol()
     return DeadLetter(reason=reason, code="influx_rejected", topic="influxdb:reading",
                       received_at=datetime.now(UTC),
                       raw_b64=base64.b64encode(line.encode()).decode(), stage="worker")

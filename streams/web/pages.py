@@ -31,7 +31,7 @@ class StaticView(web.View):
         if body is None:
             raise self.NotFound(f"no file {name!r}")
         ctype = next(t for ext, t in TYPES.items() if name.endswith(ext))
-        return self.bytes(body, content_type=ctype, headers=dict(NO_STORE))
+        return self.bytes(body, headers={**NO_STORE, "Content-Type": ctype})
 
 
 class IndexView(StaticView):

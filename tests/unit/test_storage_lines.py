@@ -1,0 +1,52 @@
+"""The hand-built line protocol says what influxdb-client's Point says, and cannot be injected."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas import ReadingEvent
+from streams.storage import _escape_tag, reading_line, reading_point
+
+TS = datetime(2026, 11, 27, 0, 0, 5, tzinfo=UTC)
+
+
+def event(**over: object) -> ReadingEvent:
+    base = {"point": "jn-0001-ww1", "zone": "jiangning-edz", "enterprise": "jn-0001", "ts": TS,
+            "values": {"w01018": 23.1, "w21003": 1e-7}, "flags": {"w21003": "T"},
+            "received_at": TS + timedelta(seconds=2.5)}
+    return ReadingEvent.model_validate({**base, **over})
+
+
+def test_line_matches_influxdb_clients_point() -> None:
+    ev = event()
+    point_line = reading_point(ev).to_line_protocol()
+    ours = reading_line(ev)
+    assert ours.split(" ")[0] == point_line.split(" ")[0]
+    assert sorted(ours.split(" ")[1].split(",")) == sorted(point_line.split(" ")[1].split(","))
+    assert ours.split(" ")[2] == point_line.split(" ")[2]
+
+
+@pytest.mark.parametrize("factor", ["w01018 x=1", "a,b", 'q"', "a\nb", "", "1abc"])
+def test_factor_codes_that_could_inject_are_refused_by_the_schema(factor: str) -> None:
+    with pytest.raises(ValidationError):
+        event(values={factor: 1.0})
+
+
+@given(st.text(min_size=1).filter(lambda t: "\n" not in t and "\r" not in t))
+def test_escaped_tags_never_contain_a_bare_separator(text: str) -> None:
+    escaped = _escape_tag(text)
+    i = 0
+    while i < len(escaped):
+        if escaped[i] == "\\":
+            i += 2
+            continue
+        assert escaped[i] not in ", ="
+        i += 1
+
+
+def test_newline_in_a_tag_is_refused() -> None:
+    with pytest.raises(ValueError, match="newline"):
+        _escape_tag("a\nb")
