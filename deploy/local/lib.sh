@@ -20,11 +20,12 @@ run_with_progress() {
     local start=$SECONDS
     say "$label (log: $log)"
     "$@" >"$log" 2>&1 &
-    local pid=$!
+    local pid=$! next=$((SECONDS + 30))
     while kill -0 "$pid" 2>/dev/null; do
-        sleep 5
-        if (( (SECONDS - start) % 30 < 5 )) && kill -0 "$pid" 2>/dev/null; then
-            say "  … $label: $((SECONDS - start)) s so far; last: $(tail -c 300 "$log" | tr '\n\r' '  ' | tail -c 120)"
+        sleep 2
+        if (( SECONDS >= next )) && kill -0 "$pid" 2>/dev/null; then
+            say "  … $label: $((SECONDS - start)) s so far; now: $(build_activity "$log")"
+            next=$((SECONDS + 30))
         fi
     done
     if ! wait "$pid"; then
@@ -32,6 +33,15 @@ run_with_progress() {
         die "$label failed after $((SECONDS - start)) s; full log in $log"
     fi
     say "$label done in $((SECONDS - start)) s"
+}
+
+# build_activity LOG: what a long build is doing right now: the crates rustc and the
+# packages go are compiling (their output reaches the log only at the end), else the log.
+build_activity() {
+    local busy
+    busy=$(ps -eo args= 2>/dev/null | grep -v -e "sed -n" | sed -n 's/.*rustc --crate-name \([^ ]*\).*/rust:\1/p;
+        s/.*compile .*-p \([^ ]*\) .*/go:\1/p' | sort -u | head -4 | tr '\n' ' ')
+    if [[ -n "$busy" ]]; then echo "compiling $busy"; else tail -c 200 "$1" | tr '\n\r' '  ' | tail -c 100; fi
 }
 
 # apt_install PKG...: install missing Debian packages. Their maintainer scripts
