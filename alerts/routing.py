@@ -79,11 +79,11 @@ def observe(flap: FlapHistory, alert: Alert, policy: FlapPolicy,
     """Count the alert's opening (once per id); True when this one starts the flapping."""
     window = policy.window_minutes * 60
     since = flap.since if is_flapping(flap, policy, now) else None
-    opens = dict(flap.opens)
-    opens.setdefault(alert.id, alert.opened_at.timestamp())
+    new = alert.id not in flap.opens
+    opens = {**flap.opens, alert.id: alert.opened_at.timestamp()}
     newest = max(opens.values())
     opens = {i: t for i, t in opens.items() if t > newest - window}
-    starts = since is None and len(opens) > policy.max_opens
+    starts = new and since is None and len(opens) > policy.max_opens
     return FlapHistory(opens, now.timestamp() if starts else since), starts
 
 
@@ -140,7 +140,8 @@ def due(alert: Alert, state: NotifyState, routes: Routes,
     out = _changes(alert, log, targets, now)
     if not held:
         first = log.first_told(alert.id, AlertStatus.OPEN.value)
-        told_at = None if first is None else datetime.fromtimestamp(first, now.tzinfo)
+        told_at = (datetime.fromtimestamp(first, now.tzinfo) if first is not None
+                   else now if out else None)  # first sent now, or routed nowhere
         out += [d for d in escalations(alert, routes, now, told_at) if d.channel not in targets]
         out += _reminders(alert, log, routes, now)
     return state, out

@@ -6,7 +6,10 @@ import asyncio
 import os
 
 import faust
+from prometheus_client import CollectorRegistry
 
+from alerts.config import AlertSettings, routes_from_settings
+from alerts.deliver import DeliveryMetrics, RetryPolicy
 from streams import alert_agent, readings, web, zone_agent
 from streams.config import StreamSettings
 from streams.context import WorkerContext
@@ -25,7 +28,10 @@ def rules_of(settings: StreamSettings) -> Rules:
                  suspect_after_s=settings.suspect_after_s)
 
 
-def create_app(settings: StreamSettings) -> faust.App:
+def create_app(settings: StreamSettings,
+               metrics_registry: CollectorRegistry | None = None) -> faust.App:
+    """The worker's app. Routes and settings are checked here, before anything starts."""
+    metrics_registry = metrics_registry or CollectorRegistry()
     app = faust.App(
         settings.app_id,
         broker=settings.kafka_url,
@@ -49,10 +55,14 @@ def create_app(settings: StreamSettings) -> faust.App:
     points = app.Table("points", partitions=settings.readings_partitions, key_type=bytes,
                        use_partitioner=True)
     tracker = PointTracker(ctx, points)
-    publisher = Publisher(settings.mqtt, f"{settings.app_id}-alerts-{os.getpid()}")
+    alert_settings = AlertSettings()
+    delivery = alert_agent.Delivery(
+        Publisher(settings.mqtt, f"{settings.app_id}-alerts-{os.getpid()}"),
+        routes_from_settings(alert_settings), RetryPolicy.from_settings(alert_settings),
+        DeliveryMetrics(metrics_registry))
     readings.register(app, ctx, writer, tracker, emit)
     zone_agent.register(app, ctx, writer, emit)
-    alert_agent.register(app, ctx, topics, writer, publisher)
+    alert_agent.register(app, ctx, topics, writer, delivery)
     web.register(app, ctx, emit, web.WebSettings())
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
