@@ -20,6 +20,7 @@ from schemas import Alert
 from schemas.pipeline import AlertSignal
 from streams.alerting import apply_signal
 from streams.context import WorkerContext, partition_of
+from streams.metrics import WorkerMetrics
 from streams.storage import InfluxWriter, alert_point
 from streams.topics import StreamTopics
 from zonewatch.mqtt import Publisher
@@ -67,7 +68,7 @@ class Delivery:
 
 
 def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: InfluxWriter,
-             delivery: Delivery) -> None:
+             delivery: Delivery, metrics: WorkerMetrics) -> None:
     n = ctx.settings.readings_partitions
     book = app.Table("alert-book", partitions=n, key_type=bytes)
     notify = app.Table("alert-notify", partitions=n, key_type=bytes, use_partitioner=True)
@@ -107,6 +108,8 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
                 by_key = _alerts_by_key(batch)
                 alerts = [a for group in by_key.values() for a in group]
                 await writer.write([alert_point(a) for a in alerts])
+                for a in alerts:
+                    metrics.alert_changes.labels(kind=a.kind.value, status=a.status.value).inc()
                 await delivery.publish(alerts)
                 await asyncio.gather(*(notify_subject(k, v) for k, v in by_key.items()))
         finally:

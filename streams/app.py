@@ -11,9 +11,11 @@ from prometheus_client import CollectorRegistry
 from alerts.config import AlertSettings, routes_from_settings
 from alerts.deliver import DeliveryMetrics, RetryPolicy
 from streams import alert_agent, readings, web, zone_agent
+from streams import metrics as worker_metrics
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.emit import Emitter
+from streams.metrics import WorkerMetrics
 from streams.point_state import Rules
 from streams.points import PointTracker
 from streams.storage import InfluxWriter
@@ -32,6 +34,7 @@ def create_app(settings: StreamSettings,
                metrics_registry: CollectorRegistry | None = None) -> faust.App:
     """The worker's app. Routes and settings are checked here, before anything starts."""
     metrics_registry = metrics_registry or CollectorRegistry()
+    metrics = WorkerMetrics(metrics_registry)
     app = faust.App(
         settings.app_id,
         broker=settings.kafka_url,
@@ -60,9 +63,10 @@ def create_app(settings: StreamSettings,
         Publisher(settings.mqtt, f"{settings.app_id}-alerts-{os.getpid()}"),
         routes_from_settings(alert_settings), RetryPolicy.from_settings(alert_settings),
         DeliveryMetrics(metrics_registry))
-    readings.register(app, ctx, writer, tracker, emit)
-    zone_agent.register(app, ctx, writer, emit)
-    alert_agent.register(app, ctx, topics, writer, delivery)
+    readings.register(app, ctx, writer, tracker, emit, metrics)
+    zone_agent.register(app, ctx, writer, emit, metrics)
+    alert_agent.register(app, ctx, topics, writer, delivery, metrics)
+    worker_metrics.register(app, metrics)
     web.register(app, ctx, emit, web.WebSettings())
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))

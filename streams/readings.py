@@ -19,6 +19,7 @@ from schemas.errors import describe
 from schemas.pipeline import TICK_KEY, AlertSignal, Tick
 from streams.context import WorkerContext
 from streams.emit import Emitter
+from streams.metrics import WorkerMetrics
 from streams.points import PointTracker
 from streams.storage import InfluxWriter, Rejected, WriteAborted, reading_line
 
@@ -53,7 +54,7 @@ def split_ticks(batch: Sequence[EventT]) -> tuple[list[EventT], list[tuple[int, 
 
 
 def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: PointTracker,
-             emit: Emitter) -> None:
+             emit: Emitter, metrics: WorkerMetrics) -> None:
     """Add the readings agent and the gap timer to `app`."""
     settings = ctx.settings
 
@@ -72,8 +73,11 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         records, ticks = split_ticks(batch)
         readings, bad = decode_batch([e.value for e in records])
         await emit.dead_letters(bad)
+        for letter in bad:
+            metrics.deadletters.labels(code=letter.code).inc()
         try:
             await writer.write([reading_line(r) for r in readings], WritePrecision.S)
+            metrics.readings_stored.inc(len(readings))
         except Rejected as r:
             await emit.dead_letters([_refused(p, r.reason) for p in r.points])
         except WriteAborted:
@@ -93,6 +97,10 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         ctx.assigned = frozenset(tp.partition for tp in app.assignor.assigned_actives()
                                  if tp.topic == settings.topics.readings)
         await emit.outputs(tracker.sweep())
+        metrics.write_failures.set(writer.failures)
+        trusted = ctx.trusted_now()
+        if trusted is not None:
+            metrics.watermark_lag.set(max(0.0, time.time() - trusted))
         signal = stall.check(ctx, writer.failures)
         if signal is not None:
             await emit.signal(signal)

@@ -16,6 +16,7 @@ from schemas.pipeline import PointStatusChange
 from streams.context import WorkerContext
 from streams.coverage import ZoneCoverage
 from streams.emit import Emitter
+from streams.metrics import WorkerMetrics
 from streams.storage import InfluxWriter, coverage_point
 from streams.zones import (
     apply_event,
@@ -29,7 +30,8 @@ from streams.zones import (
 log = logging.getLogger(__name__)
 
 
-def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emitter) -> None:
+def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emitter,
+             metrics: WorkerMetrics) -> None:
     settings = ctx.settings
     n = settings.readings_partitions
     statuses = app.Table("zone-point-status", partitions=n, key_type=bytes)
@@ -53,7 +55,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
             except ValidationError as e:
                 log.warning("bad record on %s: %s", event.message.topic, e)
 
-    board = ZoneBoard(ctx, emit, writer)
+    board = ZoneBoard(ctx, emit, writer, metrics)
 
     @app.timer(interval=settings.zone_interval_s, name="zone-sweep")
     async def sweep_zones() -> None:
@@ -69,8 +71,10 @@ def _by_str(table: Mapping[bytes, Any]) -> dict[str, Any]:
 class ZoneBoard:
     """Works out the figures of the zones this worker owns, and says what changed."""
 
-    def __init__(self, ctx: WorkerContext, emit: Emitter, writer: InfluxWriter) -> None:
+    def __init__(self, ctx: WorkerContext, emit: Emitter, writer: InfluxWriter,
+                 metrics: WorkerMetrics) -> None:
         self._ctx = ctx
+        self._metrics = metrics
         self._emit = emit
         self._writer = writer
         self._said: set[tuple[str, str]] | None = None
@@ -93,6 +97,11 @@ class ZoneBoard:
             _by_str(t) for t in (statuses, beats, assessments, hazards))
         figures = zone_figures(index.view, zones, statuses, beats, assessments, now)
         self.latest.update(figures)
+        for zone, cov in figures.items():
+            for measure, rate in (("monitoring", cov.monitoring), ("assessment", cov.assessment),
+                                  ("platform", cov.platforms)):
+                if rate.value is not None:
+                    self._metrics.zone_rate.labels(zone=zone, measure=measure).set(rate.value)
         await self._write(figures)
         wanted = [w for cov in figures.values() for w in wanted_incidents(
             index.registry, cov, beats, assessments, hazards, now)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.integration.helpers import load_registry_and_start_ingest, own_zone
@@ -40,6 +41,11 @@ def test_silent_point_raises_one_gap_that_resolves_and_never_reported_is_offline
         latency = time.time() - stopped - THRESHOLD_S
         print(f"data_gap raised {latency:.1f} s after the threshold passed")
         assert latency <= 5 + 1  # one more second: the fleet publishes once a second
+
+        metrics = urllib.request.urlopen(
+            f"http://127.0.0.1:{zw_env['ZW_WEB_PORT']}/metrics", timeout=10).read().decode()
+        assert 'zw_alert_changes_total{kind="data_gap",status="open"}' in metrics
+        assert "zw_worker_readings_stored_total" in metrics
 
         fleet.live.add(POINTS[0])
         wait_until(lambda: any(m["status"] == "resolved"
