@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from influxdb_client import InfluxDBClient
 
 from schemas.registry_check import load_registry
+from zonewatch import query
 from zonewatch.settings import InfluxSettings
 
 
@@ -31,13 +33,44 @@ def _landed(client: InfluxDBClient, bucket: str) -> dict[str, int]:
     return {rec.values["zone"]: int(rec.get_value()) for t in tables for rec in t.records}
 
 
-def _print_table(names: dict[str, str], counts: dict[str, int], started: float) -> None:
+def _pct(rate: float | None) -> str:
+    return "   —" if rate is None else f"{rate * 100:3.0f}%"
+
+
+def _open_alerts(client: InfluxDBClient, bucket: str) -> Counter[str]:
+    live = [a for a in query.alerts(client.query_api(), bucket, limit=100_000)
+            if a.status != "resolved"]
+    return Counter(a.zone for a in live)
+
+
+def _print_table(names: dict[str, str], client: InfluxDBClient, bucket: str,
+                 started: float) -> None:
+    """The live table of zones: the three 100 % targets, open alerts, readings landed."""
+    figures = query.latest_coverage(client.query_api(), bucket)
+    alerts, landed = _open_alerts(client, bucket), _landed(client, bucket)
     running = time.monotonic() - started
-    print(f"\n— readings stored in InfluxDB, last 10 min (demo running {running:.0f} s)")
-    print(f"  {'zone':<16} {'名称':<14} {'readings':>9}")
-    for zone_id, name in names.items():
-        print(f"  {zone_id:<16} {name:<14} {counts.get(zone_id, 0):>9}")
-    print(f"  {'total':<31}{sum(counts.values()):>9}", flush=True)
+    print(f"\n— zonewatch demo, {running:.0f} s — 在线监控率 online · 评估率 assessed · "
+          f"平台接入率 platforms · 未结告警 open alerts · 近10分钟入库 readings (10 min)")
+    print(f"  {'zone':<15}{'名称':<12}{'online':>8}{'units':>8}{'assessed':>9}{'platforms':>10}"
+          f"{'alerts':>7}{'readings':>9}")
+    ranked = sorted(names, key=lambda z: (figures[z].rates["monitoring_rate"] or 0)
+                    if z in figures else -1, reverse=True)
+    for zone in ranked:
+        f = figures.get(zone)
+        rates = f.rates if f else {}
+        units = f"{f.counts['units_covered']}/{f.counts['units_total']}" if f else "—"
+        mark = " ✗" if f and (rates.get("monitoring_rate") or 0) < 1 else "  "
+        print(f"{mark}{zone:<15}{names[zone]:<{12 - _wide(names[zone])}}"
+              f"{_pct(rates.get('monitoring_rate')):>8}{units:>8}"
+              f"{_pct(rates.get('assessment_rate')):>9}{_pct(rates.get('platform_rate')):>10}"
+              f"{alerts.get(zone, 0):>7}{landed.get(zone, 0):>9}")
+    print(f"  {'total':<27}{'':>35}{sum(alerts.values()):>7}{sum(landed.values()):>9}",
+          flush=True)
+
+
+def _wide(text: str) -> int:
+    """How many more columns `text` takes than characters: CJK characters are two wide."""
+    return sum(1 for ch in text if ord(ch) > 0x2E80)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -52,6 +85,7 @@ def run_demo(args: argparse.Namespace) -> int:
         ("ingest", ["ingest"]), ("worker", ["worker"]),
         ("simulate", ["simulate", "--registry", str(args.registry)]))}
     print(f"demo: ingest, worker and simulator running; logs in {log_dir}/demo-*.log")
+    print("demo: the first figures appear after the worker has judged the fleet (~30 s)")
     influx = InfluxSettings()
     client = InfluxDBClient(url=influx.url, token=influx.token.get_secret_value(),
                             org=influx.org)
@@ -63,7 +97,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 if proc.poll() is not None:
                     print(f"demo: {name} exited ({proc.returncode}); see {log_dir}/demo-{name}.log")
                     return 1
-            _print_table(names, _landed(client, influx.bucket), started)
+            _print_table(names, client, influx.bucket, started)
     except KeyboardInterrupt:
         pass
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import threading
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -24,8 +23,9 @@ def configure_client(client: mqtt.Client, settings: MqttSettings) -> None:
 class Publisher:
     """QoS 1 publishing from asyncio: `publish()` returns once the broker has the message.
 
-    paho runs its network thread; its on_publish callback resolves the waiting future on the
-    event loop, so nothing blocks the loop and nothing is lost silently.
+    paho calls on_publish on its network thread while holding its own message lock, so the
+    callback takes no lock of ours (that would deadlock against `publish()`): it only hands
+    the mid to the event loop, where all the bookkeeping happens on one thread.
     """
 
     def __init__(self, settings: MqttSettings, client_id: str) -> None:
@@ -36,8 +36,8 @@ class Publisher:
         self._client.max_queued_messages_set(0)
         self._client.on_publish = self._on_publish
         self._pending: dict[int, asyncio.Future[None]] = {}
+        self._early: set[int] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -52,22 +52,25 @@ class Publisher:
         """Publish all at QoS 1 and wait until the broker acknowledged each one."""
         assert self._loop is not None, "start() first"
         futures = []
-        with self._lock:  # the ack may arrive before we registered the mid otherwise
-            for topic, payload in messages:
-                info = self._client.publish(topic, payload, qos=1)
-                fut = self._loop.create_future()
+        for topic, payload in messages:
+            info = self._client.publish(topic, payload, qos=1)
+            fut = self._loop.create_future()
+            if info.mid in self._early:  # acknowledged before we got here
+                self._early.discard(info.mid)
+                fut.set_result(None)
+            else:
                 self._pending[info.mid] = fut
-                futures.append(fut)
+            futures.append(fut)
         await asyncio.wait_for(asyncio.gather(*futures), timeout)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object,
                     _p: object) -> None:
-        with self._lock:
-            fut = self._pending.pop(mid, None)
-        if fut is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(_resolve, fut)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._acked, mid)
 
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+    def _acked(self, mid: int) -> None:
+        fut = self._pending.pop(mid, None)
+        if fut is None:
+            self._early.add(mid)
+        elif not fut.done():
+            fut.set_result(None)

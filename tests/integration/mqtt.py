@@ -35,6 +35,13 @@ def publish_all(mqtt_url: str, messages: Iterable[tuple[str, bytes | str | dict]
         client.loop_stop()
 
 
+def _decoded(payload: bytes) -> dict | bytes:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload
+
+
 class Collector:
     """Subscribes to a topic filter and keeps every message, decoded as JSON."""
 
@@ -43,10 +50,13 @@ class Collector:
         self.messages: list[tuple[str, dict]] = []
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self._client.on_message = lambda _c, _u, m: self.messages.append(
-            (m.topic, json.loads(m.payload)))
+            (m.topic, _decoded(m.payload)))
+        subscribed = threading.Event()
         self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=1)
+        self._client.on_subscribe = lambda *_: subscribed.set()
         self._client.connect(url.hostname or "127.0.0.1", url.port or 1883)
         self._client.loop_start()
+        assert subscribed.wait(15), f"could not subscribe to {topic_filter}"
 
     def close(self) -> None:
         self._client.disconnect()
