@@ -83,9 +83,9 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
     procs = {n: _spawn(n, a, log_dir) for n, a in (
         ("ingest", ["ingest"]), ("worker", ["worker"]),
-        ("simulate", ["simulate", "--registry", str(args.registry)]))}
+        ("simulate", ["simulate", "--registry", str(args.registry), "--history", "65"]))}
     print(f"demo: ingest, worker and simulator running; logs in {log_dir}/demo-*.log")
-    print("demo: the first figures appear after the worker has judged the fleet (~30 s)")
+    print("demo: the simulator first replays the last hour, so the first figures take ~1–2 min")
     influx = InfluxSettings()
     client = InfluxDBClient(url=influx.url, token=influx.token.get_secret_value(),
                             org=influx.org)
