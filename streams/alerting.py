@@ -63,6 +63,8 @@ def apply_signal(entry: Mapping[str, Any] | None, sig: AlertSignal,
         return Change(alert, None)
     if current is None or not live:
         return None
+    if sig.op == "ack" and sig.alert_id is not None and sig.alert_id != current.id:
+        return None  # a late ack of an older incident must not take the new one
     try:
         if sig.op == "clear":
             return resolve(current, sig.at)[1]

@@ -49,6 +49,8 @@ def create_app(settings: StreamSettings,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         autodiscover=False,
+        web_tables_enabled=False,  # Faust's /table/… would show the tables to anyone
+        web_router_enabled=False,
     )
     ctx = WorkerContext(settings, rules_of(settings))
     topics = StreamTopics.declare(app, settings)

@@ -112,8 +112,9 @@ class ApiView(web.View):
         return self.error(int(exc.code), exc.detail, headers=headers)
 
     def query_param(self, request: web.Request, name: str) -> str | None:
-        value = request.query.get(name)  # type: ignore[attr-defined]
-        return value.strip() or None if value is not None else None
+        """A query-string value; empty counts as not given."""
+        value = (request.query.get(name) or "").strip()  # type: ignore[attr-defined]
+        return value or None
 
 
 def bind(view: type[ApiView], backend: Backend) -> type[ApiView]:

@@ -65,8 +65,8 @@ def running(zw_env: dict[str, str], spawn, tmp_path: Path):
     worker = spawn("worker", "worker", ZW_TOKENS_FILE=str(tokens), ZW_ZONE_INTERVAL_S="1")
     api = Api(zw_env["ZW_WEB_PORT"])
     fleet = Fleet(zw_env["ZW_MQTT_URL"], zone, POINTS[:3])
-    wait_until(lambda: worker.assert_alive() or api.call("/healthz")[0] == 200, timeout=90,
-               what="the worker's web server")
+    wait_until(lambda: worker.assert_alive() or (api.call("/healthz")[1] or {}).get("status")
+               == "ok", timeout=90, what="the worker's web server and registry")
     yield api, zone, fleet, worker
     fleet.close()
 

@@ -50,3 +50,17 @@ def test_zone_level_signal_with_an_iso_due_date_is_summarised() -> None:
                  detail={"due": (NOW + timedelta(days=10)).isoformat()})
     change = apply_signal(None, sig, REG)
     assert change is not None and change.alert.kind is AlertKind.ASSESSMENT_EXPIRING
+
+
+def test_ack_of_an_older_incident_does_not_take_the_new_one() -> None:
+    first = apply_signal(None, signal("raise"), REG)
+    assert first is not None
+    resolved = apply_signal(first.entry(), signal("clear", NOW + timedelta(minutes=1)), REG)
+    assert resolved is not None
+    second = apply_signal(resolved.entry(), signal("raise", NOW + timedelta(minutes=2),
+                                                   incident_start=NOW), REG)
+    assert second is not None and second.alert.id != first.alert.id
+    late = signal("ack", NOW + timedelta(minutes=3), by="王", alert_id=first.alert.id)
+    assert apply_signal(second.entry(), late, REG) is None
+    right = signal("ack", NOW + timedelta(minutes=3), by="王", alert_id=second.alert.id)
+    assert apply_signal(second.entry(), right, REG) is not None

@@ -1,4 +1,5 @@
 import asyncio
+import csv
 import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -35,19 +36,38 @@ class FakeApi:
             return self._tables()
         return later()
 
-    def query_stream(self, flux: str) -> Any:
+    def query_csv(self, flux: str) -> Any:
         self.flux.append(flux)
-        records = [SimpleNamespace(values=r) for r in self.rows]
-        if not self.is_async:
-            return iter(records)
+        return csv.reader(flux_csv(flux, self.rows).splitlines())
 
-        async def gen() -> Any:
-            for r in records:
-                yield r
 
-        async def later() -> Any:
-            return gen()
-        return later()
+class AsyncFakeApi(FakeApi):
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__(rows, is_async=True)
+
+    async def query_raw(self, flux: str) -> str:
+        self.flux.append(flux)
+        return flux_csv(flux, self.rows)
+
+
+def flux_csv(flux: str, readings: list[dict[str, Any]]) -> str:
+    """What InfluxDB answers to the completeness queries, as annotated CSV, two tables each."""
+    def iso(t: datetime) -> str:
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if "_flag$" in flux:
+        cols = ["_time", "point"]
+        rows = [[iso(r["_time"]), r["point"]] for r in readings
+                if any(v not in "NT" for k, v in r.items() if k.endswith("_flag"))]
+    else:
+        cols = ["_time", "_value", "point"]
+        rows = [[iso(r["_time"]), str(r["arrival_lag_s"]), r["point"]] for r in readings]
+    out = []
+    for table, part in enumerate((rows[::2], rows[1::2])):
+        out += ["#datatype,string,long," + ",".join("string" for _ in cols),
+                "#group,false,false," + ",".join("false" for _ in cols), "#default,_result,,",
+                ",result,table," + ",".join(cols)]
+        out += [f",,{table}," + ",".join(r) for r in part] + [""]
+    return "\n".join(out)
 
 
 # --- building Flux: every outside value checked and escaped ---------------------------------
@@ -111,14 +131,16 @@ def test_times_must_be_aware_and_durations_positive() -> None:
 
 def test_completeness_periods_are_bounded_and_zones_registered() -> None:
     reg = tiny_registry(zone=JN)
-    flux = query.completeness_flux("b", reg, JN, T0, T0 + timedelta(days=1))
-    assert "range(start: 2026-11-27T00:00:00Z, stop: 2026-11-28T00:00:00Z)" in flux
+    readings, invalid = query.completeness_fluxes("b", reg, JN, T0, T0 + timedelta(days=1))
+    for flux in (readings, invalid):
+        assert "range(start: 2026-11-27T00:00:00Z, stop: 2026-11-28T00:00:00Z)" in flux
+        assert f'r.zone == "{JN}"' in flux and "pivot" not in flux
     with pytest.raises(QueryError, match="unknown zone"):
-        query.completeness_flux("b", reg, "gaochun-edz", T0, T0 + timedelta(hours=1))
+        query.completeness_fluxes("b", reg, "gaochun-edz", T0, T0 + timedelta(hours=1))
     with pytest.raises(QueryError, match="at most"):
-        query.completeness_flux("b", reg, JN, T0, T0 + timedelta(days=32))
+        query.completeness_fluxes("b", reg, JN, T0, T0 + timedelta(days=32))
     with pytest.raises(QueryError):
-        query.completeness_flux("b", reg, JN, T0, T0)
+        query.completeness_fluxes("b", reg, JN, T0, T0)
 
 
 # --- parsing rows ---------------------------------------------------------------------------
@@ -224,7 +246,7 @@ def completeness_rows() -> list[dict]:
 @pytest.mark.parametrize("is_async", [False, True])
 def test_completeness_counts_intervals_with_valid_data(is_async: bool) -> None:
     reg = tiny_registry(zone=JN, interval_s=60)
-    api = FakeApi(completeness_rows(), is_async=is_async)
+    api = AsyncFakeApi(completeness_rows()) if is_async else FakeApi(completeness_rows())
     result = query.completeness(api, "b", reg, JN, T0, T0 + timedelta(minutes=10))
     done = asyncio.run(result) if is_async else result
     p1 = done.points["jn-0001-ww1"]
