@@ -23,6 +23,7 @@ from schemas import (
     SafetyEvent,
     Source,
 )
+from schemas.alert import AckCommand, AlertAck
 from schemas.errors import describe
 from zonewatch.settings import Topics
 
@@ -65,6 +66,7 @@ class Decoder:
         self._by_kind = {
             "readings": self._reading_json, "hj212": self._reading_hj212,
             "heartbeat": self._heartbeat, "assessment": self._assessment, "hazard": self._hazard,
+            "ack": self._ack,
         }
 
     def decode(self, topic: str, payload: bytes, now: datetime) -> Record | DeadLetter:
@@ -144,6 +146,13 @@ class Decoder:
         self._check_enterprise(zone, h.enterprise)
         self._check_time(h.ts, now)
         return self._event(zone, "hazard", h, now)
+
+    def _ack(self, zone: str, payload: bytes, now: datetime) -> Record:
+        """Whether the alert is this zone's is checked where alerts are known: the worker."""
+        ack = _parse(AlertAck, payload)
+        command = AckCommand(alert=ack.alert, by=ack.by, note=ack.note, zone=zone, at=now)
+        return Record(self.topics.alert_commands, ack.alert.encode(),
+                      command.model_dump_json().encode())
 
     def _event(self, zone: str, kind: str, body: BaseModel, now: datetime) -> Record:
         event = SafetyEvent.model_validate({"kind": kind, "zone": zone, "received_at": now,

@@ -72,3 +72,26 @@ class Alert(BaseModel):
     derived from it. None when unknown (a point that never reported)."""
     factor: str | None = None
     """Factor code, for alerts about one factor of a point (exceedance, suspect_data)."""
+
+
+class AlertAck(BaseModel):
+    """"Seen": an acknowledgement sent over MQTT on `zw/v1/{zone}/ack`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    alert: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    by: str = Field(min_length=1, max_length=100)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class AckCommand(BaseModel):
+    """An acknowledgement on its way to the alert book (Kafka `zw.alert-commands`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert: str
+    by: str
+    note: str | None = None
+    zone: str
+    at: datetime
+    source: str = "mqtt"

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertSettings, routes_from_settings
 from alerts.deliver import DeliveryMetrics, RetryPolicy
-from streams import alert_agent, readings, web, zone_agent
+from streams import ack_agent, alert_agent, readings, web, zone_agent
 from streams import metrics as worker_metrics
 from streams.config import StreamSettings
 from streams.context import WorkerContext
@@ -69,6 +69,7 @@ def create_app(settings: StreamSettings,
     zone_agent.register(app, ctx, writer, emit, metrics)
     alert_agent.register(app, ctx, topics, writer, delivery, metrics)
     worker_metrics.register(app, metrics)
+    ack_agent.register(app, ctx, emit)
     web.register(app, ctx, emit, web.WebSettings())
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))

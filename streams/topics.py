@@ -22,10 +22,12 @@ class StreamTopics:
     alert_signals: faust.TopicT
     alerts: faust.TopicT
     deadletter: faust.TopicT
+    alert_commands: faust.TopicT
 
     @classmethod
     def declare(cls, app: faust.App, settings: StreamSettings) -> StreamTopics:
         t, n = settings.topics, settings.readings_partitions
         return cls(_raw(app, t.readings, n), _raw(app, t.events, n),
                    _raw(app, t.point_status, n), _raw(app, t.alert_signals, n),
-                   _raw(app, t.alerts, n), _raw(app, t.deadletter, 1))
+                   _raw(app, t.alerts, n), _raw(app, t.deadletter, 1),
+                   _raw(app, t.alert_commands, n))

@@ -25,6 +25,7 @@ class Topics(BaseSettings):
     alerts: str = "zw.alerts"
     point_status: str = "zw.point-status"
     alert_signals: str = "zw.alert-signals"
+    alert_commands: str = "zw.alert-commands"
 
 
 class CommonSettings(BaseSettings):

@@ -25,6 +25,7 @@ def topic_specs(settings: CommonSettings) -> list[NewTopic]:
         NewTopic(t.alerts, n, 1),
         NewTopic(t.point_status, n, 1),
         NewTopic(t.alert_signals, n, 1),
+        NewTopic(t.alert_commands, n, 1),
         NewTopic(t.registry, 1, 1, topic_configs=_REGISTRY_CONFIG),
     ]
 

@@ -64,7 +64,7 @@ def zw_env(services: dict[str, str], influx: InfluxDBClient) -> Iterator[dict[st
            "ZW_MQTT_CLIENT_ID": f"zw-ingest-{run}", "ZW_MQTT_SHARE_GROUP": f"g{run}",
            "ZW_METRICS_PORT": str(free_port())}
     for topic in ("readings", "events", "registry", "deadletter", "alerts", "point_status",
-                  "alert_signals"):
+                  "alert_signals", "alert_commands"):
         env[f"ZW_TOPIC_{topic.upper()}"] = f"zw.{run}.{topic}"
     yield env
     api.delete_bucket(created)

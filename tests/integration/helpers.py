@@ -87,3 +87,19 @@ def kafka_bootstrap(zw_env: dict[str, str]) -> str:
 def read_all(zw_env: dict[str, str], topic_var: str, until: Callable[[list[bytes]], bool],
              timeout: float = 60) -> list[bytes]:
     return asyncio.run(read_topic(kafka_bootstrap(zw_env), zw_env[topic_var], until, timeout))
+
+
+def private_env(services: dict[str, str], run: str) -> dict[str, str]:
+    """`services` plus names private to one run `run`: Kafka topics, Faust app id, InfluxDB
+    bucket (created by the caller), ports, MQTT client: what `zw_env` gives one test, for
+    fixtures of a wider scope."""
+    from tests.integration.procs import free_port
+
+    env = {**services, "ZW_INFLUX_BUCKET": f"zw-test-{run}", "ZW_APP_ID": f"zw-test-{run}",
+           "ZW_WEB_PORT": str(free_port()), "ZW_DATA_DIR": f"/tmp/zw-test-{run}",
+           "ZW_MQTT_CLIENT_ID": f"zw-ingest-{run}", "ZW_MQTT_SHARE_GROUP": f"g{run}",
+           "ZW_METRICS_PORT": str(free_port())}
+    for topic in ("readings", "events", "registry", "deadletter", "alerts", "point_status",
+                  "alert_signals"):
+        env[f"ZW_TOPIC_{topic.upper()}"] = f"zw.{run}.{topic}"
+    return env

@@ -92,3 +92,12 @@ def test_assessment_for_unknown_enterprise_is_rejected(decoder: Decoder) -> None
     body = json.dumps({"enterprise": "jn-9999", "status": "completed"}).encode()
     out = decoder.decode("zw/v1/jiangning-edz/assessment", body, NOW)
     assert isinstance(out, DeadLetter) and out.code == "unknown_enterprise"
+
+
+def test_ack_over_mqtt_becomes_a_command_keyed_by_alert(decoder: Decoder) -> None:
+    body = json.dumps({"alert": "dg-0123456789abcdef", "by": "值班员"}).encode()
+    out = decoder.decode("zw/v1/jiangning-edz/ack", body, NOW)
+    assert isinstance(out, Record) and out.topic == "zw.alert-commands"
+    assert out.key == b"dg-0123456789abcdef"
+    bad = decoder.decode("zw/v1/jiangning-edz/ack", b'{"alert": "x y", "by": ""}', NOW)
+    assert isinstance(bad, DeadLetter) and bad.code == "invalid"
