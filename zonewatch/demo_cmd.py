@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import yaml
 from influxdb_client import InfluxDBClient
 
 from schemas.registry_check import load_registry
@@ -18,10 +21,11 @@ from zonewatch import query
 from zonewatch.settings import InfluxSettings
 
 
-def _spawn(name: str, args: list[str], log_dir: Path) -> subprocess.Popen[bytes]:
+def _spawn(name: str, args: list[str], log_dir: Path,
+           env: dict[str, str]) -> subprocess.Popen[bytes]:
     log = (log_dir / f"demo-{name}.log").open("ab")
     return subprocess.Popen([sys.executable, "-m", "zonewatch", *args], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def _landed(client: InfluxDBClient, bucket: str) -> dict[str, int]:
@@ -73,6 +77,20 @@ def _wide(text: str) -> int:
     return sum(1 for ch in text if ord(ch) > 0x2E80)
 
 
+def _demo_tokens(run_dir: Path, zone: str) -> tuple[Path, dict[str, str]]:
+    """Fresh tokens for the demo (an admin and one zone's committee): only their SHA-256
+    goes into the tokens file, the tokens themselves are printed once."""
+    tokens = {"admin": secrets.token_urlsafe(24), zone: secrets.token_urlsafe(24)}
+    entries = [{"name": "demo-admin", "role": "admin",
+                "sha256": hashlib.sha256(tokens["admin"].encode()).hexdigest()},
+               {"name": f"demo-{zone}", "role": "zone", "zone": zone,
+                "sha256": hashlib.sha256(tokens[zone].encode()).hexdigest()}]
+    path = run_dir / "demo-tokens.yaml"
+    path.write_text(yaml.safe_dump(entries))
+    path.chmod(0o600)
+    return path, tokens
+
+
 def run_demo(args: argparse.Namespace) -> int:
     registry = load_registry(args.registry)
     names = {z.id: z.name for z in registry.zones}
@@ -81,10 +99,16 @@ def run_demo(args: argparse.Namespace) -> int:
     if subprocess.run([sys.executable, "-m", "zonewatch", "registry", "load",
                        str(args.registry)]).returncode != 0:
         return 1
-    procs = {n: _spawn(n, a, log_dir) for n, a in (
+    tokens_file, tokens = _demo_tokens(log_dir.parent, registry.zones[0].id)
+    env = {**os.environ, "ZW_TOKENS_FILE": str(tokens_file)}
+    procs = {n: _spawn(n, a, log_dir, env) for n, a in (
         ("ingest", ["ingest"]), ("worker", ["worker"]),
         ("simulate", ["simulate", "--registry", str(args.registry), "--history", "65"]))}
     print(f"demo: ingest, worker and simulator running; logs in {log_dir}/demo-*.log")
+    port = os.environ.get("ZW_WEB_PORT", "6066")
+    print(f"demo: dashboard 仪表盘 http://127.0.0.1:{port}/ — paste a token to sign in:\n"
+          f"      admin (all zones):        {tokens['admin']}\n"
+          f"      zone {registry.zones[0].id}: {tokens[registry.zones[0].id]}")
     print("demo: the simulator first replays the last hour, so the first figures take ~1–2 min")
     influx = InfluxSettings()
     client = InfluxDBClient(url=influx.url, token=influx.token.get_secret_value(),
