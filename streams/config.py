@@ -26,6 +26,8 @@ class StreamSettings(CommonSettings):
     """How often zone figures and zone-level alerts are worked out."""
     coverage_write_s: float = Field(default=60.0, gt=0)
     """Coverage goes to InfluxDB at least this often (and whenever it changes)."""
+    state_flush_s: float = Field(default=2.0, gt=0)
+    """Point states go to their changelog-backed table at most this often (write-behind)."""
     stall_after_s: float = Field(default=20.0, gt=0)
     """No watermark tick for this long: the pipeline, not the sensors, is silent."""
     fault_readings: int = Field(default=3, ge=1)

@@ -31,7 +31,14 @@ def _dt(ts: float | None) -> datetime | None:
 
 
 class PointTracker:
-    """Owns the `points` table entries of this worker's partitions and their gap deadlines."""
+    """Owns the `points` table entries of this worker's partitions and their gap deadlines.
+
+    Records are written behind: changed ones wait in `_dirty` and go to the changelog-backed
+    table at most once per `flush()` (every couple of seconds), not once per batch. A crash
+    loses at most that much state, which the replayed readings (offsets are committed only
+    after storage) mostly restore; what is left is a point judged by a reading a couple of
+    seconds older, and a signal said twice, which the alert book absorbs.
+    """
 
     def __init__(self, ctx: WorkerContext, table: MutableMapping[bytes, dict]) -> None:
         """`table` is keyed by the point id's bytes, as the readings topic is."""
@@ -40,6 +47,18 @@ class PointTracker:
         self.index = GapIndex()
         self._seeded: frozenset[int] = frozenset()
         self._owned: set[str] = set()
+        self._dirty: dict[str, PointRecord] = {}
+
+    def _get(self, pid: str) -> PointRecord:
+        rec = self._dirty.get(pid)
+        return rec if rec is not None else PointRecord.from_dict(self._table.get(pid.encode()))
+
+    def flush(self) -> int:
+        """Write the changed records to the table; returns how many."""
+        dirty, self._dirty = self._dirty, {}
+        for pid, rec in dirty.items():
+            self._table[pid.encode()] = rec.to_dict()
+        return len(dirty)
 
     def apply(self, readings: Iterable[ReadingEvent]) -> Outputs:
         """Fold a batch of readings into the states, then judge each touched point once."""
@@ -49,7 +68,7 @@ class PointTracker:
             point = registry.point_by_id.get(r.point)
             if point is None:
                 continue  # unregistered since ingest accepted it; storage kept it
-            rec = touched.get(r.point) or PointRecord.from_dict(self._table.get(r.point.encode()))
+            rec = touched.get(r.point) or self._get(r.point)
             state = apply_reading(rec.state, r.ts.timestamp(), r.values, r.flags, point,
                                   self._ctx.rules)
             touched[r.point] = PointRecord(state, rec.published, rec.gap_open,
@@ -71,14 +90,13 @@ class PointTracker:
         for pid in self.index.due(now):
             point = registry.point_by_id.get(pid)
             if point is not None:
-                rec = PointRecord.from_dict(self._table.get(pid.encode()))
-                self._settle(pid, judge(rec, point, now, self._ctx.rules), out)
+                self._settle(pid, judge(self._get(pid), point, now, self._ctx.rules), out)
         return out
 
     def _settle(self, pid: str, j: Judgement, out: Outputs) -> None:
         """Store the judged record, index its next deadline, collect what it says."""
         point = self._ctx.registry.point_by_id[pid]
-        self._table[pid.encode()] = j.record.to_dict()
+        self._dirty[pid] = j.record
         due = deadline(j.record.state, point)
         if math.isfinite(due) and pid in self._owned:
             self.index.update(pid, due)
@@ -104,8 +122,10 @@ class PointTracker:
         self.index = GapIndex()
         registry = self._ctx.registry
         self._owned = self._points_of(self._ctx.assigned)
+        self._dirty = {p: r for p, r in self._dirty.items() if p in self._owned}
+        self.flush()  # what moved to another worker is its now; ours is written before reading
         for pid in sorted(self._owned):
-            rec = PointRecord.from_dict(self._table.get(pid.encode()))
+            rec = self._get(pid)
             due = deadline(rec.state, registry.point_by_id[pid])
             self.index.update(pid, due if math.isfinite(due) else now)
         self._seeded = self._ctx.assigned

@@ -89,6 +89,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
             ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)
 
     stall = StallWatch(settings.stall_after_s)
+    flush_due = [0.0]
 
     @app.timer(interval=settings.sweep_interval_s, name="gap-sweep")
     async def sweep_gaps() -> None:
@@ -97,6 +98,9 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         ctx.assigned = frozenset(tp.partition for tp in app.assignor.assigned_actives()
                                  if tp.topic == settings.topics.readings)
         await emit.outputs(tracker.sweep())
+        if time.monotonic() >= flush_due[0]:
+            tracker.flush()
+            flush_due[0] = time.monotonic() + settings.state_flush_s
         metrics.write_failures.set(writer.failures)
         trusted = ctx.trusted_now()
         if trusted is not None:

@@ -62,7 +62,8 @@ def zw_env(services: dict[str, str], influx: InfluxDBClient) -> Iterator[dict[st
     env = {**services, "ZW_INFLUX_BUCKET": bucket, "ZW_APP_ID": f"zw-test-{run}",
            "ZW_WEB_PORT": str(free_port()), "ZW_DATA_DIR": f"/tmp/zw-test-{run}",
            "ZW_MQTT_CLIENT_ID": f"zw-ingest-{run}", "ZW_MQTT_SHARE_GROUP": f"g{run}",
-           "ZW_METRICS_PORT": str(free_port())}
+           "ZW_METRICS_PORT": str(free_port()),
+           "ZW_MQTT_SESSION_EXPIRY_S": "120"}  # a test's broker session must not outlive it
     for topic in ("readings", "events", "registry", "deadletter", "alerts", "point_status",
                   "alert_signals", "alert_commands"):
         env[f"ZW_TOPIC_{topic.upper()}"] = f"zw.{run}.{topic}"
