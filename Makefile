@@ -26,6 +26,8 @@ demo: services
 	@eval "$$($(SERVICES) env)" && $(VENV)/bin/zonewatch demo
 
 test: services
+	@deploy/local/browser.sh
+	@deploy/docker/install-compose.sh
 	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra
 
 test-fast: install

@@ -53,11 +53,11 @@ def register(app: faust.App, ctx: WorkerContext, emit: Emitter) -> None:
 
     @app.agent(emit.topics.alert_commands, name="alert-commands")
     async def take_acks(stream: faust.StreamT[bytes]) -> None:
-        await ctx.ready.wait()
         client = InfluxDBClientAsync(url=influx.url, token=influx.token.get_secret_value(),
                                      org=influx.org, timeout=influx.timeout_ms)
         try:
-            async for event in stream.events():
+            async for event in stream.events():  # iterate first, then wait (readings.py)
+                await ctx.ready.wait()
                 await _handle(client, event.value)
         finally:
             await client.close()

@@ -80,8 +80,8 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
 
     @app.agent(topics.alert_signals, name="alert-book")
     async def keep_book(stream: faust.StreamT[bytes]) -> None:
-        await ctx.ready.wait()
-        async for event in stream.events():
+        async for event in stream.events():  # iterate first, then wait (see readings.py)
+            await ctx.ready.wait()
             try:
                 sig = AlertSignal.model_validate_json(event.value)
                 change = apply_signal(book.get(event.key), sig, ctx.registry)

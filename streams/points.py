@@ -7,7 +7,7 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from schemas import ReadingEvent
+from schemas import AlertKind, ReadingEvent
 from schemas.pipeline import AlertSignal, PointStatusChange
 from streams.context import WorkerContext
 from streams.gap_index import GapIndex
@@ -48,6 +48,7 @@ class PointTracker:
         self._seeded: frozenset[int] = frozenset()
         self._owned: set[str] = set()
         self._dirty: dict[str, PointRecord] = {}
+        self._judged: set[str] = set()
 
     def _get(self, pid: str) -> PointRecord:
         rec = self._dirty.get(pid)
@@ -94,9 +95,25 @@ class PointTracker:
         return out
 
     def _settle(self, pid: str, j: Judgement, out: Outputs) -> None:
-        """Store the judged record, index its next deadline, collect what it says."""
+        """Store the judged record, index its next deadline, collect what it says.
+
+        What was said (a status change, a signal) is written through at once; the rest waits
+        for `flush()`. A point judged for the first time by this worker also says "clear" for
+        a gap its record does not show: the record may predate a raise that a crash kept from
+        reaching the table, and the book ignores a clear of nothing.
+        """
         point = self._ctx.registry.point_by_id[pid]
-        self._dirty[pid] = j.record
+        if j.signals or j.status_changed:
+            self._dirty.pop(pid, None)
+            self._table[pid.encode()] = j.record.to_dict()
+        else:
+            self._dirty[pid] = j.record
+        if pid not in self._judged:
+            self._judged.add(pid)
+            if j.record.published is not None and not j.record.gap_open and not any(
+                    s.kind is AlertKind.DATA_GAP for s in j.signals):
+                j = Judgement(j.record, j.status_changed,
+                              [*j.signals, Signal("clear", AlertKind.DATA_GAP)])
         due = deadline(j.record.state, point)
         if math.isfinite(due) and pid in self._owned:
             self.index.update(pid, due)

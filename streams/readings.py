@@ -60,14 +60,12 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
 
     @app.agent(emit.topics.readings, name="readings")
     async def store_readings(stream: faust.StreamT[bytes]) -> None:
-        await ctx.ready.wait()
-        await writer.start()
-        try:
-            async for batch in stream.take_events(settings.batch_max,
-                                                  within=settings.batch_within_s):
-                await _process(batch)
-        finally:
-            await writer.stop()
+        # Iterate from the start and wait for the registry inside the loop: events that reach
+        # an agent before it iterates have been seen to be acked without being processed.
+        async for batch in stream.take_events(settings.batch_max,
+                                              within=settings.batch_within_s):
+            await ctx.ready.wait()
+            await _process(batch)
 
     async def _process(batch: Sequence[EventT]) -> None:
         records, ticks = split_ticks(batch)

@@ -88,6 +88,8 @@ class InfluxWriter:
         self.failures = 0
 
     async def start(self) -> None:
+        if self._client is not None:
+            return
         self._client = InfluxDBClientAsync(url=self._settings.url,
                                            token=self._settings.token.get_secret_value(),
                                            org=self._settings.org,
@@ -129,7 +131,9 @@ class InfluxWriter:
             await asyncio.sleep(min(0.25, delay))
 
     async def _post(self, points: list[Point | str], precision: WritePrecision) -> None:
-        assert self._client is not None, "start() first"
+        if self._client is None:  # several agents share the writer: whoever writes first opens it
+            await self.start()
+        assert self._client is not None
         await self._client.write_api().write(self._settings.bucket, self._settings.org, points,
                                              write_precision=precision)
 

@@ -44,8 +44,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
 
     @app.agent(source, name="zones")
     async def follow_zones(stream: faust.StreamT[bytes]) -> None:
-        await ctx.ready.wait()
-        async for event in stream.events():
+        async for event in stream.events():  # iterate first, then wait (see readings.py)
+            await ctx.ready.wait()
             try:
                 if event.message.topic == settings.topics.point_status:
                     apply_status(statuses, PointStatusChange.model_validate_json(event.value))

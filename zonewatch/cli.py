@@ -79,6 +79,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from zonewatch.report import run_report
+
+    return run_report(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zonewatch", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -118,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--registry", type=Path, default=Path("deploy/demo/registry.yaml"))
     demo.add_argument("--duration", type=float, default=0, help="seconds; 0 runs until Ctrl-C")
     demo.set_defaults(fn=_demo)
+    rep = sub.add_parser("report", help="a zone's compliance report for a period (HTML, CSV)")
+    rep.add_argument("--zone", required=True, help="zone id, as in the registry")
+    rep.add_argument("--from", dest="date_from", required=True, metavar="DATE",
+                     help="first day, YYYY-MM-DD (Asia/Shanghai)")
+    rep.add_argument("--to", dest="date_to", required=True, metavar="DATE",
+                     help="last day, included, YYYY-MM-DD (Asia/Shanghai); at most 366 days")
+    rep.add_argument("--format", choices=("html", "csv", "both"), default="both")
+    rep.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                     help="folder for the files (made if missing)")
+    rep.add_argument("--registry", type=Path, default=None, metavar="FILE",
+                     help="the registry the period was judged against (default: $ZW_REGISTRY)")
+    rep.set_defaults(fn=_report)
     return p
 
 

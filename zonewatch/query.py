@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -415,3 +415,139 @@ def _sum(cs: Iterable[Completeness]) -> Completeness:
     cs = list(cs)
     return Completeness(sum(c.expected for c in cs), sum(c.on_time for c in cs),
                         sum(c.filled_late for c in cs))
+
+
+# --- a zone over a period, for the compliance report ---------------------------------------
+
+SHANGHAI_OFFSET = "16h"
+"""Windows of `every: 1d` start at 00:00 UTC + offset: 16:00 UTC is midnight in Asia/Shanghai."""
+
+
+def coverage_days_query(bucket: str, zone: str, start: datetime, end: datetime,
+                        hold_s: int = 300) -> Query[dict[str, dict[datetime, tuple]]]:
+    """Per rate field and Asia/Shanghai day: (value × seconds held, seconds held, lowest).
+
+    Figures are a step function: each holds until the next one (`events.duration`), but for at
+    most `hold_s`, so a stopped worker leaves time without figures instead of stretching the
+    last one. Sums rather than means, so days add up exactly to the period."""
+    zone_lit = flux_string(checked_id(zone, "zone"))
+    if hold_s <= 0:
+        raise QueryError(f"hold_s must be positive, got {hold_s!r}")
+    hold = int(hold_s)
+    flux = ('import "contrib/tomhollingworth/events"\n'
+            f"{_source(bucket, flux_time(start), flux_time(end))}\n"
+            f'|> filter(fn: (r) => r._measurement == "coverage" and r.zone == {zone_lit} and '
+            f"{any_of('_field', RATE_FIELDS)})\n"
+            '|> events.duration(unit: 1s, columnName: "held", stopColumn: "_stop")\n'
+            f"|> map(fn: (r) => ({{r with held: if r.held > {hold} then {hold} else r.held}}))\n"
+            f"|> window(every: 1d, offset: {SHANGHAI_OFFSET})\n"
+            "|> reduce(identity: {weighted: 0.0, seconds: 0, low: 2.0}, fn: (r, accumulator) =>"
+            " ({weighted: accumulator.weighted + r._value * float(v: r.held),"
+            " seconds: accumulator.seconds + r.held,"
+            " low: if r._value < accumulator.low then r._value else accumulator.low}))")
+    return Query(flux, days_of)
+
+
+def days_of(rows: Iterable[Row]) -> dict[str, dict[datetime, tuple]]:
+    """field → day start (UTC) → (weighted, seconds, low)."""
+    out: dict[str, dict[datetime, tuple]] = {}
+    for r in rows:
+        out.setdefault(r["_field"], {})[r["_start"]] = (
+            float(r["weighted"]), int(r["seconds"]), float(r["low"]))
+    return out
+
+
+def coverage_at_query(bucket: str, zone: str, start: datetime,
+                      end: datetime) -> Query[dict[str, ZoneFigures]]:
+    """The zone's last figures within [start, end): the state at the end of a period."""
+    zone_lit = flux_string(checked_id(zone, "zone"))
+    flux = (f"{_source(bucket, flux_time(start), flux_time(end))}\n"
+            f'|> filter(fn: (r) => r._measurement == "coverage" and r.zone == {zone_lit})\n'
+            f"|> last()\n{PIVOT}")
+    return Query(flux, figures_of)
+
+
+def alerts_during_query(bucket: str, zone: str, start: datetime, end: datetime,
+                        lookback_s: float = 400 * 86400) -> Query[list[Alert]]:
+    """The zone's alerts alive at some time in [start, end), each as it stood at `end`, so a
+    report on a past period reads the same whenever it is made. Oldest first."""
+    zone_lit = flux_string(checked_id(zone, "zone"))
+    since = start - timedelta(seconds=lookback_s)
+    flux = (f"{_source(bucket, flux_time(since), flux_time(end))}\n"
+            f'|> filter(fn: (r) => r._measurement == "alert" and r.zone == {zone_lit})\n'
+            f"|> last()\n{PIVOT}")
+
+    def parse(rows: Iterable[Row]) -> list[Alert]:
+        alive = [a for a in merge_alert_rows(rows) if a.opened_at < end and not (
+            a.status == "resolved" and a.resolved_at is not None and a.resolved_at < start)]
+        return sorted(alive, key=lambda a: (a.opened_at, a.id))
+    return Query(flux, parse)
+
+
+def last_valid_before_query(bucket: str, zone: str, at: datetime,
+                            lookback_s: float) -> Query[dict[str, datetime]]:
+    """point → its last valid data in [at - lookback_s, at): was it online when a period began?"""
+    zone_lit = flux_string(checked_id(zone, "zone"))
+    since = at - timedelta(seconds=lookback_s)
+    flux = (f"{_source(bucket, flux_time(since), flux_time(at))}\n"
+            f'|> filter(fn: (r) => r._measurement == "reading" and r.zone == {zone_lit})\n'
+            f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
+            f'|> last() |> keep(columns: ["_time", "point", "_field"])')
+
+    def parse(rows: Iterable[Row]) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        for r in rows:
+            out[r["point"]] = min(out.get(r["point"], r["_time"]), r["_time"])
+        return out
+    return Query(flux, parse)
+
+
+class ReadingObserver(Protocol):
+    """Shown the readings of a period as `scan_period` counts them."""
+
+    def invalid(self, rows: Iterable[Mapping[str, str]]) -> None:
+        """Rows `_time`, `point`, `_field` (`…_flag`), `_value` (the flag) of invalid data."""
+
+    def valid(self, point: str, ts: float) -> None:
+        """Event time (epoch s) of a reading whose every flag is valid."""
+
+
+def scan_period(query_api: Any, bucket: str, registry: Registry, zone: str, start: datetime,
+                end: datetime, observer: ReadingObserver) -> ZoneCompleteness:
+    """`completeness` (sync API, at most `MAX_PERIOD`) that also shows `observer` every invalid
+    reading with its flags and every valid reading's event time, from the same two queries:
+    a report learns when points were dark without reading the period a second time."""
+    start, end = (t.replace(microsecond=0) for t in (start, end))
+    readings, _ = completeness_fluxes(bucket, registry, zone, start, end)
+    invalid = (f"{_source(bucket, flux_time(start), flux_time(end))}\n"
+               f'|> filter(fn: (r) => r._measurement == "reading" and r.zone == '
+               f"{flux_string(zone)} and r._field =~ /_flag$/)\n"
+               f'|> filter(fn: (r) => r._value != "N" and r._value != "T")\n'
+               f'|> keep(columns: ["_time", "point", "_field", "_value"])')
+    tally = Tally(registry, zone, start, end)
+    bad = list(csv_rows(query_api.query_csv(invalid)))
+    tally.skip(bad)
+    observer.invalid(bad)
+    tally.add_all(_shown(csv_rows(query_api.query_csv(readings)), tally.invalid, observer))
+    return tally.result()
+
+
+def _shown(rows: Iterable[dict[str, str]], invalid: set[tuple[str, str]],
+           observer: ReadingObserver) -> Iterator[dict[str, str]]:
+    for r in rows:
+        if (r["point"], r["_time"]) not in invalid:
+            observer.valid(r["point"], datetime.fromisoformat(r["_time"]).timestamp())
+        yield r
+
+
+def merge_completeness(parts: Iterable[ZoneCompleteness]) -> ZoneCompleteness:
+    """Consecutive periods of one zone as one: interval counts add up."""
+    parts = list(parts)
+    if not parts:
+        raise ValueError("nothing to merge")
+    points = {k: _sum(p.points[k] for p in parts if k in p.points)
+              for k in dict.fromkeys(k for p in parts for k in p.points)}
+    units = {k: _sum(p.units[k] for p in parts if k in p.units)
+             for k in dict.fromkeys(k for p in parts for k in p.units)}
+    return ZoneCompleteness(parts[0].zone, parts[0].start, parts[-1].end,
+                            _sum(p.total for p in parts), units, points)

@@ -109,12 +109,16 @@ def pipeline(services: dict[str, str], influx: InfluxDBClient,  # noqa: F811
         worker = spawn("worker", "worker", ZW_TOKENS_FILE=str(tokens), ZW_ZONE_INTERVAL_S="1")
         api = Api(env["ZW_WEB_PORT"])
         fleet = Fleet(env["ZW_MQTT_URL"], zone, POINTS[:3])
-        wait_until(lambda: worker.assert_alive() or (api.call("/healthz")[1] or {}).get("status")
-                   == "ok", timeout=90, what="the worker's web server and registry")
-        wait_until(lambda: worker.assert_alive() or any(
-            z["zone"] == zone and z["monitoring_rate"] == 0.75
-            for z in api.ok("/api/v1/coverage", ECO)["zones"]),
-            timeout=90, what="75 % coverage through the API")
+        try:
+            wait_until(lambda: worker.assert_alive() or (api.call("/healthz")[1] or {}).get(
+                "status") == "ok", timeout=90, what="the worker's web server and registry")
+            wait_until(lambda: worker.assert_alive() or any(
+                z["zone"] == zone and z["monitoring_rate"] == 0.75
+                for z in api.ok("/api/v1/coverage", ECO)["zones"]),
+                timeout=90, what="75 % coverage through the API")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nworker log ({worker.log_path}):\n{worker.log_tail()}"
+                                 ) from None
         yield Pipeline(api, zone, worker, api.base)
     finally:
         if fleet is not None:

@@ -94,12 +94,13 @@ def private_env(services: dict[str, str], run: str) -> dict[str, str]:
     bucket (created by the caller), ports, MQTT client: what `zw_env` gives one test, for
     fixtures of a wider scope."""
     from tests.integration.procs import free_port
+    from zonewatch.settings import Topics
 
     env = {**services, "ZW_INFLUX_BUCKET": f"zw-test-{run}", "ZW_APP_ID": f"zw-test-{run}",
            "ZW_WEB_PORT": str(free_port()), "ZW_DATA_DIR": f"/tmp/zw-test-{run}",
            "ZW_MQTT_CLIENT_ID": f"zw-ingest-{run}", "ZW_MQTT_SHARE_GROUP": f"g{run}",
-           "ZW_METRICS_PORT": str(free_port())}
-    for topic in ("readings", "events", "registry", "deadletter", "alerts", "point_status",
-                  "alert_signals"):
+           "ZW_METRICS_PORT": str(free_port()),
+           "ZW_MQTT_SESSION_EXPIRY_S": "120"}  # a test's broker session must not outlive it
+    for topic in Topics.model_fields:  # every topic, also ones added later
         env[f"ZW_TOPIC_{topic.upper()}"] = f"zw.{run}.{topic}"
     return env

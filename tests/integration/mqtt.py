@@ -71,6 +71,7 @@ class Fleet:
         self.flags: dict[str, str] = {}
         """point → HJ 212 flag to send instead of N (e.g. M for maintenance)."""
         self.sent: list[tuple[str, str]] = []
+        self._infos: list[mqtt.MQTTMessageInfo] = []
         self._zone, self._period = zone, period
         self._stop = threading.Event()
         url = urlsplit(mqtt_url)
@@ -86,12 +87,17 @@ class Fleet:
             for point in sorted(self.live):
                 body = {"point": point, "ts": now, "values": {"w01018": 20.0 + len(point)},
                         "flags": {"w01018": self.flags.get(point, "N")}}
-                self._client.publish(f"zw/v1/{self._zone}/readings", json.dumps(body), qos=1)
+                info = self._client.publish(f"zw/v1/{self._zone}/readings", json.dumps(body),
+                                            qos=1)
+                self._infos.append(info)
                 self.sent.append((point, now))
             self._stop.wait(self._period)
 
     def close(self) -> None:
+        """Stop, after the broker has acknowledged everything `sent` lists."""
         self._stop.set()
         self._thread.join(5)
+        for info in self._infos:
+            info.wait_for_publish(timeout=10)
         self._client.disconnect()
         self._client.loop_stop()

@@ -49,7 +49,7 @@
   };
 
   class HttpError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
+    constructor(status, message, detail) { super(message); this.status = status; this.detail = detail; }
   }
 
   async function api(path, options = {}) {
@@ -60,7 +60,7 @@
     if (!resp.ok) {
       const key = { 403: "forbidden", 404: "not_found", 409: "conflict", 503: "unavailable" };
       throw new HttpError(resp.status, T(key[resp.status] || "unavailable") +
-        (body.error ? ` (${body.error})` : ""));
+        (body.error ? ` (${body.error})` : ""), body.error);
     }
     return body;
   }
@@ -325,12 +325,25 @@
 
   async function refresh() {
     if (!state.token || !state.view) return;
+    const view = state.view;
     try {
       await state.view.run($("#view"));
       setStatus(`${T("refreshed")} ${fmtTime(new Date().toISOString())}`);
     } catch (e) {
-      if (e.status !== 401) setStatus(e.message, true);
+      if (e.status === 403 || e.status === 404) { if (state.view === view) refuse(e); }
+      else if (e.status !== 401) setStatus(e.message, true);
     }
+  }
+
+  /* A page this token may not see (or that does not exist) says so in place of the page,
+     and stops refreshing: waiting does not change the answer. */
+  function refuse(e) {
+    clearInterval(state.timer);
+    $("#view").replaceChildren(el("section", { class: "card refusal", role: "alert" },
+      el("h2", { text: T(e.status === 403 ? "forbidden" : "not_found") }),
+      e.detail ? el("p", { class: "muted", text: e.detail }) : null,
+      el("p", {}, el("a", { href: "#/", text: T("back") }))));
+    setStatus("");
   }
 
   function render() {
