@@ -185,14 +185,16 @@ def last_valid_query(bucket: str, zone: str, points: Iterable[str],
             f"|> filter(fn: (r) => {any_of('point', pids)})\n"
             f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
             f'|> last() |> keep(columns: ["_time", "point", "_field"])')
+    return Query(flux, last_valid_of)
 
-    def parse(rows: Iterable[Row]) -> dict[str, datetime]:
-        """A reading is valid only with every flag valid: take the earliest factor's last."""
-        out: dict[str, datetime] = {}
-        for r in rows:
-            out[r["point"]] = min(out.get(r["point"], r["_time"]), r["_time"])
-        return out
-    return Query(flux, parse)
+
+def last_valid_of(rows: Iterable[Row]) -> dict[str, datetime]:
+    """point → its last valid data. A reading is valid only with every flag valid, so of the
+    factors' last valid flags the earliest counts."""
+    out: dict[str, datetime] = {}
+    for r in rows:
+        out[r["point"]] = min(out.get(r["point"], r["_time"]), r["_time"])
+    return out
 
 
 def last_valid(query_api: Any, bucket: str, zone: str, points: Iterable[str],
@@ -493,13 +495,7 @@ def last_valid_before_query(bucket: str, zone: str, at: datetime,
             f'|> filter(fn: (r) => r._measurement == "reading" and r.zone == {zone_lit})\n'
             f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
             f'|> last() |> keep(columns: ["_time", "point", "_field"])')
-
-    def parse(rows: Iterable[Row]) -> dict[str, datetime]:
-        out: dict[str, datetime] = {}
-        for r in rows:
-            out[r["point"]] = min(out.get(r["point"], r["_time"]), r["_time"])
-        return out
-    return Query(flux, parse)
+    return Query(flux, last_valid_of)
 
 
 class ReadingObserver(Protocol):
