@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from alerts.deliver import DeliveryMetrics, Notifier, Outcome, RetryPolicy
 from alerts.notify_log import NotifyState
-from schemas import Alert
+from schemas import Alert, AlertKind
 from schemas.pipeline import AlertSignal
 from streams.alerting import apply_signal
 from streams.context import WorkerContext, partition_of
@@ -114,6 +114,17 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
                 await asyncio.gather(*(notify_subject(k, v) for k, v in by_key.items()))
         finally:
             await delivery.stop()
+
+    @app.timer(interval=15.0, name="open-alerts")
+    async def count_open() -> None:
+        """Open alerts by kind, counted from the books this worker owns (right after a
+        restart too, unlike a gauge moved up and down by changes)."""
+        counts: dict[str, int] = defaultdict(int)
+        for key, entry in list(book.items()):
+            if partition_of(key, n) in ctx.assigned and entry.get("status") != "resolved":
+                counts[str(entry.get("kind"))] += 1
+        for kind in AlertKind:
+            metrics.open_alerts.labels(kind=kind.value).set(counts.get(kind.value, 0))
 
     @app.timer(interval=30.0, name="alert-ticks")
     async def tick_subjects() -> None:

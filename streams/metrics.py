@@ -30,6 +30,10 @@ class WorkerMetrics:
                                ["zone", "measure"], registry=registry)
         self.alert_changes = Counter("zw_alert_changes", "Alert state changes published",
                                      ["kind", "status"], registry=registry)
+        self.open_alerts = Gauge("zw_open_alerts",
+                                 "Open or acknowledged alerts in the alert books this worker "
+                                 "owns (sum over workers for the city)", ["kind"],
+                                 registry=registry)
 
 
 def register(app, metrics: WorkerMetrics) -> None:

@@ -46,6 +46,9 @@ def test_silent_point_raises_one_gap_that_resolves_and_never_reported_is_offline
             f"http://127.0.0.1:{zw_env['ZW_WEB_PORT']}/metrics", timeout=10).read().decode()
         assert 'zw_alert_changes_total{kind="data_gap",status="open"}' in metrics
         assert "zw_worker_readings_stored_total" in metrics
+        wait_until(lambda: 'zw_open_alerts{kind="data_gap"} 2.0' in urllib.request.urlopen(
+            f"http://127.0.0.1:{zw_env['ZW_WEB_PORT']}/metrics", timeout=10).read().decode(),
+            timeout=40, what="two open data gaps in the metrics")
 
         fleet.live.add(POINTS[0])
         wait_until(lambda: any(m["status"] == "resolved"
