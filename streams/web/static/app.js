@@ -119,8 +119,9 @@
     (b.assessment_rate ?? -1) - (a.assessment_rate ?? -1) || a.zone.localeCompare(b.zone);
 
   async function refreshOverview(root) {
-    const [cov, trend] = await Promise.all([
-      api("/api/v1/coverage"), api("/api/v1/coverage/trend?hours=24")]);
+    const [cov, trend, week] = await Promise.all([
+      api("/api/v1/coverage"), api("/api/v1/coverage/trend?hours=24"),
+      api("/api/v1/coverage/trend?hours=168")]);
     rememberZones(cov.zones);
     const rows = cov.zones.slice().sort(rank).map((z, i) => {
       const lagging = [z.monitoring_rate, z.assessment_rate, z.platform_rate]
@@ -131,6 +132,7 @@
         ...["monitoring_rate", "assessment_rate", "platform_rate"].map((k) =>
           el("td", { class: `num rate ${rateClass(z[k])}`, text: pct(z[k]) })),
         el("td", {}, sparkline(trend.zones[z.zone])),
+        el("td", {}, sparkline(week.zones[z.zone])),
         el("td", { class: "muted", text: z.at ? fmtTime(z.at) : T("no_data") }));
     });
     $("tbody", root).replaceChildren(...rows);
