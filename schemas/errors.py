@@ -6,11 +6,10 @@ from pydantic import ValidationError
 
 
 def loc_path(loc: tuple[int | str, ...]) -> str:
-    """`('points', 12, 'interval_s')` → `points[12].interval_s`."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(root)"
+    """`('points', 12, 'interval_s')` → `points[12].interval_s`; the message itself: `(root)`."""
+    from schemas.registry_check import format_loc  # the one path formatter; lazy: no cycle
+
+    return format_loc(loc) or "(root)"
 
 
 def describe(err: ValidationError, *, limit: int = 3) -> str:

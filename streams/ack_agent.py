@@ -7,7 +7,6 @@ the alert's kind:subject, so the book records who and when exactly once.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from datetime import UTC, datetime
 
@@ -84,7 +83,6 @@ def register(app: faust.App, ctx: WorkerContext, emit: Emitter) -> None:
         raise Refused("lookup_failed", f"could not look up alert {alert_id} in InfluxDB")
 
     async def _dead(raw: bytes, code: str, reason: str) -> None:
-        await emit.dead_letters([DeadLetter(
-            reason=reason, code=code, topic="kafka:zw.alert-commands",
-            received_at=datetime.now(UTC), raw_b64=base64.b64encode(raw).decode(),
-            stage="worker")])
+        await emit.dead_letters([DeadLetter.of(
+            raw, topic="kafka:zw.alert-commands", code=code, reason=reason,
+            received_at=datetime.now(UTC), stage="worker")])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections.abc import Sequence
@@ -145,6 +144,5 @@ def abandon(batch: Sequence[EventT]) -> None:
 
 def _refused(point: object, reason: str) -> DeadLetter:
     line = point if isinstance(point, str) else point.to_line_protocol()
-    return DeadLetter(reason=reason, code="influx_rejected", topic="influxdb:reading",
-                      received_at=datetime.now(UTC),
-                      raw_b64=base64.b64encode(line.encode()).decode(), stage="worker")
+    return DeadLetter.of(line.encode(), topic="influxdb:reading", code="influx_rejected",
+                         reason=reason, received_at=datetime.now(UTC), stage="worker")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from influxdb_client import InfluxDBClient
 
-from tests.integration.procs import ZwProcess, free_port
+from tests.integration.helpers import private_env
+from tests.integration.procs import ZwProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "deploy" / "local" / "services"
@@ -55,18 +56,10 @@ def influx(services: dict[str, str]) -> Iterator[InfluxDBClient]:
 @pytest.fixture
 def zw_env(services: dict[str, str], influx: InfluxDBClient) -> Iterator[dict[str, str]]:
     """Services plus names private to this test: topics, Faust app id, InfluxDB bucket."""
-    run = uuid.uuid4().hex[:10]
-    bucket = f"zw-test-{run}"
+    env = private_env(services, uuid.uuid4().hex[:10])
     api = influx.buckets_api()
-    created = api.create_bucket(bucket_name=bucket, org=services["ZW_INFLUX_ORG"])
-    env = {**services, "ZW_INFLUX_BUCKET": bucket, "ZW_APP_ID": f"zw-test-{run}",
-           "ZW_WEB_PORT": str(free_port()), "ZW_DATA_DIR": f"/tmp/zw-test-{run}",
-           "ZW_MQTT_CLIENT_ID": f"zw-ingest-{run}", "ZW_MQTT_SHARE_GROUP": f"g{run}",
-           "ZW_METRICS_PORT": str(free_port()),
-           "ZW_MQTT_SESSION_EXPIRY_S": "120"}  # a test's broker session must not outlive it
-    for topic in ("readings", "events", "registry", "deadletter", "alerts", "point_status",
-                  "alert_signals", "alert_commands"):
-        env[f"ZW_TOPIC_{topic.upper()}"] = f"zw.{run}.{topic}"
+    created = api.create_bucket(bucket_name=env["ZW_INFLUX_BUCKET"],
+                                org=services["ZW_INFLUX_ORG"])
     yield env
     api.delete_bucket(created)
 
