@@ -32,12 +32,14 @@ influxdb_health() {
 influxdb_start() {
     mkdir -p "$INFLUX_DIR"; chmod 700 "$INFLUX_DIR"
     # Bounded queries: one runaway Flux query once took 21 GiB of this 24 GiB machine.
+    # influxd wants concurrency x initial <= max, so each query starts at 64 MiB and may grow to 512.
     spawn influxdb "$ZW_RUN/logs/influxdb.log" env INFLUXD_CONFIG_PATH="$INFLUX_DIR" \
         GOMEMLIMIT="${ZW_INFLUX_GOMEMLIMIT:-3GiB}" "$INFLUX_BIN" \
         --bolt-path "$INFLUX_DIR/influxd.bolt" --engine-path "$INFLUX_DIR/engine" \
         --sqlite-path "$INFLUX_DIR/influxd.sqlite" \
         --query-concurrency 8 --query-queue-size 64 \
-        --query-memory-bytes 536870912 --query-max-memory-bytes 2147483648 \
+        --query-initial-memory-bytes 67108864 --query-memory-bytes 536870912 \
+        --query-max-memory-bytes 2147483648 \
         --http-bind-address "127.0.0.1:$INFLUX_PORT" --reporting-disabled
 }
 
