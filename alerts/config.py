@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,7 +21,6 @@ from pydantic import (
     HttpUrl,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,8 +39,8 @@ from schemas.registry_check import (
 )
 
 __all__ = [
-    "AlertSettings", "EscalationRule", "FlapPolicy", "MaintenanceWindow", "Match", "RepeatRule",
-    "RouteRule", "Routes", "RoutesFile", "default_routes", "load_routes", "routes_from_settings",
+    "AlertSettings", "EscalationRule", "FlapPolicy", "Match", "RepeatRule", "RouteRule",
+    "Routes", "RoutesFile", "default_routes", "load_routes", "routes_from_settings",
 ]
 
 
@@ -61,6 +59,9 @@ class AlertSettings(BaseSettings):
     """A delivery gives up (dead letter) after this many attempts or seconds, first reached."""
     delivery_backoff_s: float = Field(default=1.0, gt=0)
     delivery_backoff_max_s: float = Field(default=30.0, gt=0)
+    alert_tick_s: float = Field(default=30.0, gt=0)
+    """How often open alerts are looked at again for repeats, escalations, refreshes and the
+    end of a hold: an escalation or a released alert goes out at most this late."""
 
     @field_validator("alertmanager_url", mode="before")
     @classmethod
@@ -134,27 +135,6 @@ class FlapPolicy(BaseModel):
     window_minutes: float = Field(default=30.0, gt=0)
 
 
-class MaintenanceWindow(BaseModel):
-    """Planned work on a point or a whole enterprise: its `kinds` of alerts are not sent."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    point: str | None = None
-    enterprise: str | None = None
-    start: AwareDatetime
-    end: AwareDatetime
-    kinds: Annotated[list[AlertKind], Many] = Field(default_factory=lambda: [AlertKind.DATA_GAP])
-    reason: str = ""
-
-    @model_validator(mode="after")
-    def _check(self) -> MaintenanceWindow:
-        if (self.point is None) == (self.enterprise is None):
-            raise ValueError("a maintenance window names either a point or an enterprise")
-        if self.end <= self.start:
-            raise ValueError("a maintenance window must end after it starts")
-        return self
-
-
 ChannelName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
 
 
@@ -170,7 +150,6 @@ class RoutesFile(BaseModel):
     escalations: list[EscalationRule] = Field(default_factory=list)
     repeat: list[RepeatRule] = Field(default_factory=list)
     flapping: FlapPolicy = Field(default_factory=FlapPolicy)
-    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
 
 
 Routes = RoutesFile
@@ -246,6 +225,9 @@ def _message(err: ErrorDetails) -> str:
     """Pydantic's message without its input: the input may be a secret."""
     if err["type"] == "missing":
         return "is missing"
+    if err["type"] == "extra_forbidden" and tuple(err["loc"]) == ("maintenance",):
+        return ("is not part of the routes file: declare maintenance windows in the registry "
+                "(its `maintenance` section) or through POST /api/v1/maintenance")
     if err["type"] == "extra_forbidden":
         return "is not a known field here"
     if err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -26,7 +26,7 @@ from alerts.config import AlertSettings, Routes
 from alerts.exceptions import DeliveryError, DeliveryReason
 from alerts.notify_log import NotifyState
 from alerts.routing import Delivery, due
-from schemas import Alert, DeadLetter
+from schemas import Alert, DeadLetter, MaintenanceWindow
 
 log = logging.getLogger(__name__)
 
@@ -114,24 +114,31 @@ class Outcome:
     """Publish these on `zw.deadletter`."""
 
 
+def no_windows() -> Sequence[MaintenanceWindow]:
+    return ()
+
+
 class Notifier:
-    """Runs the pipeline for one subject's alert; holds no state of its own (see `Outcome`)."""
+    """Runs the pipeline for one subject's alert; holds no state of its own (see `Outcome`).
+    `windows` gives the maintenance windows at each call: they change while it runs."""
 
     def __init__(self, routes: Routes, session: aiohttp.ClientSession,
                  metrics: DeliveryMetrics, policy: RetryPolicy | None = None, *,
+                 windows: Callable[[], Sequence[MaintenanceWindow]] = no_windows,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: Callable[[], float] = random.random,
                  senders: Mapping[str, Sender] = SENDERS) -> None:
         self.routes, self.session, self.metrics = routes, session, metrics
         self.policy = policy or RetryPolicy()
+        self._windows = windows
         self._clock, self._sleep, self._rng, self._senders = clock, sleep, rng, senders
 
     async def notify(self, alert: Alert, state: NotifyState | None = None) -> Outcome:
         """An alert change from `zw.alerts` (or a replay of one: already sent, not sent)."""
         now = self._clock()
         state, deliveries = due(alert, state or NotifyState(), self.routes,
-                                datetime.fromtimestamp(now, UTC))
+                                datetime.fromtimestamp(now, UTC), self._windows())
         results = await asyncio.gather(*(self._send(d) for d in deliveries))
         return self._record(state, list(zip(deliveries, results, strict=True)), now)
 

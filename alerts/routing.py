@@ -1,7 +1,8 @@
 """Who hears of an alert, and when: pure functions of (alert, routes, what was sent, now).
 
 Routing is Alertmanager's: routes in order, the first match wins unless it says `continue`;
-no match: `default`. On top, per subject: maintenance windows hold the kinds they name, flap
+no match: `default`. On top, per subject: maintenance windows (from the registry and the API,
+passed in: they change while the routes do not) hold the kinds they name, flap
 damping holds a blinking subject's new alerts after one notice, escalation adds the next
 audience's channels to an alert left unacknowledged, and repeats remind while it stays so.
 Whoever was told of an alert is told of its every change, held or not: nobody is left with
@@ -15,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from alerts.channels import AlertmanagerConfig, Notice, Reason
-from alerts.config import FlapPolicy, MaintenanceWindow, Match, Routes
+from alerts.config import FlapPolicy, Match, Routes
 from alerts.notify_log import FLAPPING, FlapHistory, NotifyLog, NotifyState
-from schemas import Alert, AlertStatus, Audience
+from schemas import Alert, AlertStatus, Audience, MaintenanceWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ def route(alert: Alert, routes: Routes, at: datetime | None = None) -> list[Deli
 
 def in_maintenance(alert: Alert, windows: Sequence[MaintenanceWindow], now: datetime) -> bool:
     """Planned work on the alert's point or enterprise, now, for the alert's kind."""
-    return any(alert.kind in w.kinds and w.start <= now < w.end
+    return any(alert.kind in w.kinds and w.on_at(now)
                and ((w.point is not None and w.point == alert.point)
                     or (w.enterprise is not None and w.enterprise == alert.enterprise))
                for w in windows)
@@ -116,11 +117,11 @@ def escalations(alert: Alert, routes: Routes, now: datetime,
     return list(out.values())
 
 
-def due(alert: Alert, state: NotifyState, routes: Routes,
-        now: datetime) -> tuple[NotifyState, list[Delivery]]:
-    """What to send now about `alert`, given what was sent: changes not yet sent, a flapping
-    notice, escalations, repeats and refreshes. Records nothing: the caller records what it
-    sent (or gave up on) in `state.log`."""
+def due(alert: Alert, state: NotifyState, routes: Routes, now: datetime,
+        windows: Sequence[MaintenanceWindow] = ()) -> tuple[NotifyState, list[Delivery]]:
+    """What to send now about `alert`, given what was sent and the maintenance `windows`:
+    changes not yet sent, a flapping notice, escalations, repeats and refreshes. Records
+    nothing: the caller records what it sent (or gave up on) in `state.log`."""
     flap, starts = observe(state.flap, alert, routes.flapping, now)
     state = replace(state.with_alert(alert), flap=flap)
     if state.alert is not None and state.alert.id == alert.id:
@@ -132,7 +133,7 @@ def due(alert: Alert, state: NotifyState, routes: Routes,
                        if log.get(alert.id, FLAPPING, ch) is None]
     if alert.status is AlertStatus.RESOLVED:
         return state, _changes(alert, log, told, now)
-    held = (in_maintenance(alert, routes.maintenance, now)
+    held = (in_maintenance(alert, windows, now)
             or is_flapping(flap, routes.flapping, now))
     if held and not told:
         return state, []

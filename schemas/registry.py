@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    model_validator,
+)
+
+from schemas.alert import AlertKind
 
 
 class Level(StrEnum):
@@ -20,6 +33,11 @@ class Domain(StrEnum):
 
 _ID = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 """Ids travel in MQTT topics, Kafka keys and InfluxDB tags: keep them plain ASCII."""
+
+
+def _listify(v: object) -> object:
+    """`kinds: data_gap` and `kinds: [data_gap, invalid_data]` both read as a list."""
+    return [v] if isinstance(v, str) else v
 
 
 class _Strict(BaseModel):
@@ -42,12 +60,54 @@ class Enterprise(_Strict):
     assessment_required: bool = False
 
 
-class MaintenanceWindow(_Strict):
-    """Declared planned work: data gaps inside it are excused, not alerted."""
+class MaintenanceWindow(BaseModel):
+    """Planned work on one point or a whole enterprise (unit): while it is on, alerts of its
+    `kinds` about them are kept from the channels (still recorded on Kafka, MQTT, InfluxDB).
 
-    start: str
-    end: str
-    reason: str = ""
+    One model wherever a window is declared: the registry's `maintenance` section (planned
+    long ahead, e.g. the yearly calibration) and `POST /api/v1/maintenance` (ad hoc work).
+    Not strict, unlike the registry's other entries: YAML gives times as datetimes or strings.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = Field(default=None, pattern=_ID)
+    """Given by the API; optional in the registry (`key` derives one from the content)."""
+    point: str | None = None
+    enterprise: str | None = None
+    start: AwareDatetime
+    end: AwareDatetime
+    kinds: Annotated[list[AlertKind], BeforeValidator(_listify)] = Field(
+        default_factory=lambda: [AlertKind.DATA_GAP], min_length=1)
+    reason: str = Field(default="", max_length=500)
+    declared_by: str | None = Field(default=None, max_length=100)
+    """The API token's name (or the `by` it gave): who silenced what, for the record."""
+    declared_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MaintenanceWindow:
+        if (self.point is None) == (self.enterprise is None):
+            raise ValueError("a maintenance window names either a point or an enterprise")
+        try:  # comparing times with offsets overflows near year 1 or 9999
+            self.start.astimezone(UTC), self.end.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("a maintenance window's times are out of range") from None
+        if self.end <= self.start:
+            raise ValueError("a maintenance window must end after it starts")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Its id, or for a registry window without one, a stable id derived from what it
+        covers and when, so the API can name it."""
+        if self.id is not None:
+            return self.id
+        what = f"{self.point or ''}|{self.enterprise or ''}|{self.start.isoformat()}|" \
+               f"{self.end.isoformat()}"
+        return "mr-" + hashlib.sha256(what.encode()).hexdigest()[:12]
+
+    def on_at(self, at: datetime) -> bool:
+        return self.start <= at < self.end
 
 
 class Point(_Strict):
@@ -88,6 +148,8 @@ class Registry(_Strict):
     enterprises: list[Enterprise] = Field(default_factory=list)
     points: list[Point] = Field(default_factory=list)
     platforms: list[Platform] = Field(default_factory=list)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    """Planned work known when the registry is written; ad hoc work goes through the API."""
 
     @cached_property
     def zone_by_id(self) -> dict[str, Zone]:
@@ -111,3 +173,10 @@ class Registry(_Strict):
 
     def zone_of_point(self, point: Point) -> str:
         return self.enterprise_by_id[point.enterprise].zone
+
+    def zone_of_window(self, window: MaintenanceWindow) -> str | None:
+        """The zone of the window's point or enterprise; None when the registry lacks it."""
+        point = self.point_by_id.get(window.point) if window.point else None
+        enterprise = self.enterprise_by_id.get(point.enterprise if point
+                                               else window.enterprise or "")
+        return enterprise.zone if enterprise is not None else None

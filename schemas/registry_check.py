@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.registry import Enterprise, Platform, Point, Registry, Zone
+from schemas.registry import Enterprise, MaintenanceWindow, Platform, Point, Registry, Zone
 
 __all__ = [
     "RegistryError", "RegistryIssue", "check_registry", "check_registry_file",
@@ -31,9 +31,10 @@ IssueSeverity = Literal["error", "warning"]
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "zones": Zone, "enterprises": Enterprise, "points": Point, "platforms": Platform,
+    "maintenance": MaintenanceWindow,
 }
 _SINGULAR = {"zones": "zone", "enterprises": "enterprise", "points": "point",
-             "platforms": "platform"}
+             "platforms": "platform", "maintenance": "maintenance window"}
 
 
 class RegistryIssue(NamedTuple):
@@ -223,6 +224,12 @@ _RULES: dict[str, str] = {
     "factors[]": "must be a factor code such as w01018",
     "limits": "must map factor codes to limits, e.g. {w01018: 50.0}",
     "limits[]": "must be a number",
+    "point": "must be the id of a point",
+    "start": "must be a date and time with its offset, e.g. 2026-12-01T08:00:00+08:00",
+    "end": "must be a date and time with its offset, e.g. 2026-12-01T12:00:00+08:00",
+    "kinds": "must be a list of alert kinds, e.g. [data_gap, invalid_data]",
+    "kinds[]": "must be an alert kind such as data_gap",
+    "reason": "must be text of at most 500 characters",
 }
 
 
@@ -257,6 +264,8 @@ def _field_message(err: ErrorDetails, loc: tuple[int | str, ...]) -> str:
     if len(loc) == 1:
         return (f"must be a list of {section}, one entry per {singular} (write "
                 f"`{section}: []` if there are none; got {_show(err['input'])})")
+    if len(loc) == 2 and kind == "value_error":
+        return err["msg"].removeprefix("Value error, ")
     if len(loc) == 2:
         return (f"each {singular} must be a mapping of fields such as "
                 f"{{id: ..., ...}} (got {_show(err['input'])})")
@@ -317,6 +326,9 @@ def _cross_checks(data: object) -> list[RegistryIssue]:
     issues += _unknown_refs("enterprises", entries["enterprises"], "zone", zones)
     issues += _unknown_refs("points", entries["points"], "enterprise", enterprises)
     issues += _unknown_refs("platforms", entries["platforms"], "zone", zones)
+    issues += _unknown_refs("maintenance", entries["maintenance"], "point",
+                            _ids(entries["points"]))
+    issues += _unknown_refs("maintenance", entries["maintenance"], "enterprise", enterprises)
     issues += _stray_limits(entries["points"])
     issues += _unwatched_polluters(entries["enterprises"], entries["points"])
     issues += _zones_without_platform(entries["zones"], entries["platforms"])

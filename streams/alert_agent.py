@@ -1,5 +1,8 @@
 """Alert agents: the book (signals → changes) and the sink (changes → InfluxDB, MQTT and the
-routed channels), plus a timer for repeats, escalations and held alerts."""
+routed channels), plus a timer for repeats, escalations and held alerts.
+
+Delivery waits for the registry and for the maintenance windows to be read whole: a window
+declared before a restart must hold the alerts replayed after it."""
 
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ from alerts.notify_log import NotifyState
 from schemas import Alert, AlertKind
 from schemas.pipeline import AlertSignal
 from streams.alerting import apply_signal
-from streams.context import WorkerContext, partition_of
+from streams.context import WorkerContext
+from streams.maintenance import MaintenanceBook
 from streams.metrics import WorkerMetrics
 from streams.storage import InfluxWriter, alert_point
 from streams.topics import StreamTopics
 from zonewatch.mqtt import Publisher
+from zonewatch.topics import partition_of
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +44,19 @@ class Delivery:
     """What the sink needs to deliver: MQTT, the routed channels and their per-subject state."""
 
     def __init__(self, publisher: Publisher, routes, policy: RetryPolicy,
-                 metrics: DeliveryMetrics) -> None:
+                 metrics: DeliveryMetrics, maintenance: MaintenanceBook,
+                 tick_s: float = 30.0) -> None:
         self.publisher = publisher
         self.routes, self.policy, self.metrics = routes, policy, metrics
+        self.maintenance, self.tick_s = maintenance, tick_s
         self.notifier: Notifier | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         await self.publisher.start()
         self._session = aiohttp.ClientSession()
-        self.notifier = Notifier(self.routes, self._session, self.metrics, self.policy)
+        self.notifier = Notifier(self.routes, self._session, self.metrics, self.policy,
+                                 windows=self.maintenance.windows)
 
     async def stop(self) -> None:
         await self.publisher.stop()
@@ -100,11 +108,16 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
             notify[key] = outcome.state.to_dict()
             await dead(outcome)
 
+    async def ready() -> None:
+        await ctx.ready.wait()
+        await delivery.maintenance.ready.wait()
+
     @app.agent(topics.alerts, name="alert-sink")
     async def deliver(stream: faust.StreamT[bytes]) -> None:
         await delivery.start()
         try:
             async for batch in stream.take_events(500, within=0.2):
+                await ready()  # inside the loop: acked only once processed (readings.py)
                 by_key = _alerts_by_key(batch)
                 alerts = [a for group in by_key.values() for a in group]
                 await writer.write([alert_point(a) for a in alerts])
@@ -126,10 +139,11 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
         for kind in AlertKind:
             metrics.open_alerts.labels(kind=kind.value).set(counts.get(kind.value, 0))
 
-    @app.timer(interval=30.0, name="alert-ticks")
+    @app.timer(interval=delivery.tick_s, name="alert-ticks")
     async def tick_subjects() -> None:
         """Repeats, escalations, Alertmanager refreshes, alerts released from a hold."""
-        if delivery.notifier is None:
+        if delivery.notifier is None or not (ctx.ready.is_set()
+                                             and delivery.maintenance.ready.is_set()):
             return
         now = datetime.now(UTC)
         for key, value in list(notify.items()):

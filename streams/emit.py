@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas import DeadLetter
+from schemas import DeadLetter, MaintenanceWindow
 from schemas.pipeline import AlertSignal, PointStatusChange
 from streams.points import Outputs
 from streams.topics import StreamTopics
@@ -25,6 +25,13 @@ class Emitter:
         """Keyed by kind:subject, so one alert-book entry only ever sees its own signals."""
         await self.topics.alert_signals.send(key=f"{sig.kind}:{sig.subject}".encode(),
                                              value=sig.model_dump_json().encode())
+
+    async def maintenance(self, window_id: str, window: MaintenanceWindow | None) -> None:
+        """Declare a window (None: withdraw it, a tombstone); returns once Kafka has it:
+        every worker's `MaintenanceFeed` picks it up within about a second."""
+        value = None if window is None else window.model_dump_json().encode()
+        sent = await self.topics.maintenance.send(key=window_id.encode(), value=value)
+        await sent
 
     async def outputs(self, out: Outputs) -> None:
         for change in out.changes:

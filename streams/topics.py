@@ -23,6 +23,8 @@ class StreamTopics:
     alerts: faust.TopicT
     deadletter: faust.TopicT
     alert_commands: faust.TopicT
+    maintenance: faust.TopicT
+    """Compacted, one partition: every worker reads it whole (`streams.maintenance`)."""
 
     @classmethod
     def declare(cls, app: faust.App, settings: StreamSettings) -> StreamTopics:
@@ -30,4 +32,4 @@ class StreamTopics:
         return cls(_raw(app, t.readings, n), _raw(app, t.events, n),
                    _raw(app, t.point_status, n), _raw(app, t.alert_signals, n),
                    _raw(app, t.alerts, n), _raw(app, t.deadletter, 1),
-                   _raw(app, t.alert_commands, n))
+                   _raw(app, t.alert_commands, n), _raw(app, t.maintenance, 1))

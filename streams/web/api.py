@@ -22,6 +22,7 @@ from alerts.lifecycle import SYSTEM_ZONE
 from schemas import Registry
 from streams.context import WorkerContext
 from streams.emit import Emitter
+from streams.maintenance import MaintenanceBook
 from streams.web.auth import Principal, Tokens, bearer
 from streams.web.config import WebSettings
 from zonewatch.query import QueryError
@@ -40,9 +41,10 @@ class Backend:
     `start()` (on the worker's loop) and closed by `stop()`."""
 
     def __init__(self, ctx: WorkerContext, emit: Emitter, settings: WebSettings,
-                 tokens: Tokens, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-                 ) -> None:
+                 tokens: Tokens, maintenance: MaintenanceBook,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.ctx, self.emit, self.settings, self.tokens = ctx, emit, settings, tokens
+        self.maintenance = maintenance
         self.clock = clock
         self.bucket = ctx.settings.influx.bucket
         self._client: InfluxDBClientAsync | None = None

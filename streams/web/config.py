@@ -19,3 +19,6 @@ class WebSettings(BaseSettings):
     """The overview's sparkline span."""
     completeness_default_h: float = Field(default=24, gt=0)
     """The zone page's completeness period when `from`/`to` are not given."""
+    maintenance_max_days: float = Field(default=31, gt=0)
+    """The longest maintenance window the API accepts: longer planned work goes in the
+    registry, where it is reviewed with the rest."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from zonewatch import query
 from zonewatch.query import ZoneFigures
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 TREND_POINTS = 48
 
 
@@ -31,14 +32,21 @@ def summary_of(registry: Registry, zone: str, figs: ZoneFigures | None) -> dict[
 
 
 def parse_time(text: str | None, default: datetime) -> datetime:
-    """ISO date or time; without an offset it is Shanghai time, as a person there means it."""
+    """ISO date or time; without an offset it is Shanghai time, as a person there means it.
+
+    Only 1970…2200: at the calendar's ends, moving a day back or forth overflows (a 500), and
+    InfluxDB holds nothing outside that span anyway.
+    """
     if text is None:
         return default
     try:
         t = datetime.fromisoformat(text)
     except ValueError as e:
         raise web.View.ValidationError(f"not an ISO 8601 date or time: {text!r}") from e
-    return t if t.tzinfo is not None else t.replace(tzinfo=SHANGHAI)
+    t = t if t.tzinfo is not None else t.replace(tzinfo=SHANGHAI)
+    if not EARLIEST <= t <= LATEST:
+        raise web.View.ValidationError(f"{text!r} is not between 1970 and 2200")
+    return t
 
 
 class CoverageView(ApiView):

@@ -28,6 +28,8 @@ ERRORS = {
 }
 ZONE = _param("zone", "path", "zone id from the registry")
 ALERT_ID = _param("alert_id", "path", "alert id, e.g. dg-0123456789abcdef")
+WINDOW_ID = _param("window_id", "path", "maintenance window id, e.g. mw-0123456789ab")
+TIME = {"type": "string", "format": "date-time"}
 RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
         "description": "fraction; null where nothing of the kind is registered or no data"}
 COMPLETENESS = {"type": "object", "properties": {
@@ -72,6 +74,29 @@ SCHEMAS: dict[str, Any] = {
         "summary": {"type": "object", "properties": {"zh": {"type": "string"},
                                                     "en": {"type": "string"}}},
         "audience": {"type": "array", "items": {"type": "string"}}}},
+    "MaintenanceRequest": {
+        "type": "object", "required": ["start", "end"], "additionalProperties": False,
+        "description": "exactly one of point and enterprise",
+        "properties": {
+            "point": {"type": "string"}, "enterprise": {"type": "string"},
+            "start": {**TIME, "description": "without an offset: Asia/Shanghai"},
+            "end": {**TIME, "description": "after start, in the future, at most "
+                    "ZW_MAINTENANCE_MAX_DAYS (31) days after start"},
+            "kinds": {"type": "array", "items": {"enum": [k.value for k in AlertKind]},
+                      "description": "alert kinds held; default [data_gap]"},
+            "reason": {"type": "string", "maxLength": 500},
+            "by": {"type": "string", "maxLength": 100,
+                   "description": "who declares it; default the token's name"}}},
+    "MaintenanceWindow": {
+        "type": "object", "required": ["id", "start", "end", "kinds", "source"], "properties": {
+            "id": {"type": "string"}, "point": {"type": ["string", "null"]},
+            "enterprise": {"type": ["string", "null"]}, "zone": {"type": ["string", "null"]},
+            "start": TIME, "end": TIME,
+            "kinds": {"type": "array", "items": {"enum": [k.value for k in AlertKind]}},
+            "reason": {"type": "string"}, "declared_by": {"type": ["string", "null"]},
+            "declared_at": {"type": ["string", "null"], "format": "date-time"},
+            "source": {"enum": ["registry", "api"],
+                       "description": "registry windows change with the registry"}}},
 }
 
 
@@ -123,6 +148,32 @@ PATHS: dict[str, Any] = {
         "responses": {"202": _json({"type": "object"}, "accepted, with the alert as it was"),
                       **ERRORS, "404": _json(_ref("Error"), "no such alert"),
                       "409": _json(_ref("Error"), "already resolved")}}},
+    "/api/v1/maintenance": {
+        **_get("维护时段 / maintenance windows the token may see, soonest first",
+               _json({"type": "object", "properties": {"windows": {
+                   "type": "array", "items": _ref("MaintenanceWindow")}}}, "windows"),
+               [_param("zone", "query", "zone id; a zone token gets its own"),
+                _param("ended", "query", "true: also windows that have ended")],
+               **{"404": _json(_ref("Error"), "no such zone")}),
+        "post": {
+            "summary": "申报维护 / declare planned work: its alerts (default data_gap) are "
+                       "kept from the channels on every worker while it lasts",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("MaintenanceRequest")}}},
+            "responses": {"201": _json(_ref("MaintenanceWindow"), "declared"), **ERRORS,
+                          "400": _json(_ref("Error"), "not a valid window, unknown point "
+                                       "or enterprise, already ended or too long")}}},
+    "/api/v1/maintenance/{window_id}": {
+        **_get("一个维护时段 / one window", _json(_ref("MaintenanceWindow"), "the window"),
+               [WINDOW_ID], **{"404": _json(_ref("Error"), "no such window")}),
+        "delete": {
+            "summary": "撤销维护 / withdraw a window declared through the API; alerts it "
+                       "held that are still open go out at the next alert tick",
+            "parameters": [WINDOW_ID],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "withdrawn": _ref("MaintenanceWindow")}}, "withdrawn"), **ERRORS,
+                "404": _json(_ref("Error"), "no such window"),
+                "409": _json(_ref("Error"), "a registry window: load a registry without it")}}},
     "/api/v1/openapi.json": {"get": {"summary": "this description; no token needed",
                                      "security": [],
                                      "responses": {"200": _json({"type": "object"}, "")}}},

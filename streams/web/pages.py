@@ -42,10 +42,13 @@ class IndexView(StaticView):
 
 
 class HealthView(web.View):
-    """GET /healthz: up, and whether the registry and InfluxDB client are there yet."""
+    """GET /healthz: up, and whether the registry and the maintenance windows are read yet
+    (alerts are not delivered before: a window declared earlier must hold them)."""
 
     backend: ClassVar[Backend]
 
     async def get(self, request: web.Request) -> web.Response:
-        ready = self.backend.ctx.index is not None
-        return self.json({"status": "ok" if ready else "starting", "registry": ready})
+        registry = self.backend.ctx.index is not None
+        windows = self.backend.maintenance.ready.is_set()
+        return self.json({"status": "ok" if registry and windows else "starting",
+                          "registry": registry, "maintenance": windows})

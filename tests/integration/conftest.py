@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from influxdb_client import InfluxDBClient
 
 from tests.integration.helpers import private_env
 from tests.integration.procs import ZwProcess
+from tests.integration.receiver import Receiver, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "deploy" / "local" / "services"
@@ -77,3 +78,11 @@ def spawn(zw_env: dict[str, str], tmp_path: Path) -> Iterator:
     yield _spawn
     for proc in procs:
         proc.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A real HTTP receiver for alert deliveries on a free loopback port (`receiver.base`)."""
+    rec, runner = await serve()
+    yield rec
+    await runner.cleanup()

@@ -5,18 +5,14 @@ parallel or stale alerts never mix in."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from alerts.config import Routes, load_routes
@@ -24,43 +20,9 @@ from alerts.deliver import DeliveryMetrics, Notifier, RetryPolicy
 from alerts.lifecycle import Incident, Scope, acknowledge, open_alert, resolve
 from alerts.notify_log import NotifyState
 from schemas import Alert, AlertKind, Summary
+from tests.integration.receiver import SECRET, Receiver, verified
 
-SECRET = "it-hook-secret"
 POLICY = RetryPolicy(attempts=4, budget_s=10, base_s=0.05, cap_s=0.2)
-
-
-@dataclass
-class Receiver:
-    """Records every request; answers 500 to the first `fail[path]` ones (-1: always)."""
-
-    base: str = ""
-    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    fail: dict[str, int] = field(default_factory=dict)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append((request.path, dict(request.headers), body))
-        left = self.fail.get(request.path, 0)
-        if left:
-            self.fail[request.path] = left - 1 if left > 0 else left
-            return web.Response(status=500, text="down for the test")
-        return web.Response(status=204)
-
-    def at(self, path: str) -> list[tuple[dict[str, str], bytes]]:
-        return [(h, b) for p, h, b in self.requests if p == path]
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/{name}", rec.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    rec.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield rec
-    await runner.cleanup()
 
 
 @pytest.fixture
@@ -101,15 +63,6 @@ def _notifier(routes: Routes, session: aiohttp.ClientSession) -> tuple[Notifier,
     return Notifier(routes, session, DeliveryMetrics(registry), POLICY), registry
 
 
-def _verified(headers: dict[str, str], body: bytes) -> dict:
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(headers["X-Zonewatch-Signature"], expected)
-    doc = json.loads(body)
-    assert headers["X-Zonewatch-Alert-Id"] == doc["id"]
-    assert headers["X-Zonewatch-Alert-Status"] == doc["status"]
-    return doc
-
-
 async def test_each_change_once_per_routed_channel(tmp_path: Path, receiver: Receiver,
                                                    session: aiohttp.ClientSession,
                                                    zone: str) -> None:
@@ -125,7 +78,7 @@ async def test_each_change_once_per_routed_channel(tmp_path: Path, receiver: Rec
         assert out.dead_letters == []
         state = NotifyState.from_dict(json.loads(json.dumps(out.state.to_dict())))
     for path in ("/a", "/b"):
-        docs = [_verified(h, b) for h, b in receiver.at(path)]
+        docs = [verified(h, b) for h, b in receiver.at(path)]
         assert [(d["id"], d["status"]) for d in docs] == [
             (alert.id, "open"), (alert.id, "acknowledged"), (alert.id, "resolved")]
         assert docs[1]["acknowledged_by"] == "值班员"

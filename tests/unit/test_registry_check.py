@@ -199,6 +199,50 @@ def test_cross_checks_still_run_around_invalid_entries() -> None:
                           "points[1].enterprise"}
 
 
+WINDOWS = """\
+maintenance:
+  - {point: jn-0001-ww1, start: 2026-12-01T08:00:00+08:00, end: "2026-12-01T12:00:00+08:00",
+     reason: 年度校准}
+  - {enterprise: pk-0001, start: 2026-12-03T00:00:00+08:00, end: 2026-12-05T00:00:00+08:00,
+     kinds: [data_gap, invalid_data]}
+"""
+
+
+def test_maintenance_windows_load_with_yaml_or_quoted_times() -> None:
+    text = yaml.safe_dump(valid_doc(), allow_unicode=True) + WINDOWS
+    registry, issues = check_registry_text(text)
+    assert issues == [] and registry is not None
+    first, second = registry.maintenance
+    assert first.kinds == ["data_gap"] and first.reason == "年度校准"
+    assert registry.zone_of_window(first) == "jiangning-edz"
+    assert registry.zone_of_window(second) == "pukou-edz"
+    assert first.key.startswith("mr-") and first.key != second.key
+    again = Registry.model_validate_json(registry.model_dump_json())
+    assert again == registry and again.maintenance[0].key == first.key, "stable over Kafka"
+
+
+def test_maintenance_window_problems_are_named() -> None:
+    text = yaml.safe_dump(valid_doc(), allow_unicode=True) + """\
+maintenance:
+  - {point: jn-0001-ww9, start: 2026-12-01T08:00:00+08:00, end: 2026-12-01T12:00:00+08:00}
+  - {enterprise: jn-0001, start: 2026-12-01T08:00:00+08:00, end: 2026-12-01T07:00:00+08:00}
+  - {point: jn-0001-ww1, enterprise: jn-0001, start: 2026-12-01T08:00:00+08:00,
+     end: 2026-12-01T09:00:00+08:00}
+  - {enterprise: jn-0001, start: 2026-12-01T08:00:00, end: tomorrow, kinds: [nonsense]}
+"""
+    registry, issues = check_registry_text(text)
+    found = by_path(issues)
+    assert registry is None
+    assert found["maintenance[0].point"] == ("no point has the id 'jn-0001-ww9'; "
+                                             "did you mean 'jn-0001-ww1'?")
+    assert found["maintenance[1]"] == "a maintenance window must end after it starts"
+    assert found["maintenance[2]"] == ("a maintenance window names either a point or an "
+                                       "enterprise")
+    assert found["maintenance[3].start"].startswith("must be a date and time with its offset")
+    assert "(got 'tomorrow')" in found["maintenance[3].end"]
+    assert found["maintenance[3].kinds[0]"].startswith("must be an alert kind")
+
+
 def test_limit_for_a_factor_not_measured() -> None:
     doc = valid_doc()
     doc["points"][0]["limits"]["w01019"] = 3.0

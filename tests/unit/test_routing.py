@@ -15,7 +15,7 @@ from alerts.exceptions import RoutesError
 from alerts.lifecycle import Incident, Scope, acknowledge, open_alert, resolve
 from alerts.notify_log import NotifyState
 from alerts.routing import Delivery, channels_for, due, in_maintenance, route
-from schemas import Alert, AlertKind, Audience, Severity, Summary
+from schemas import Alert, AlertKind, Audience, MaintenanceWindow, Severity, Summary
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # 16:00 in Nanjing
 MIN = timedelta(minutes=1)
@@ -50,12 +50,12 @@ escalations:
 repeat:
   - {match: {severity: critical}, every_minutes: 30}
 flapping: {max_opens: 3, window_minutes: 30}
-maintenance:
-  - {point: jn-0002-gd1, start: "2026-11-27T16:00:00+08:00", end: "2026-11-27T18:00:00+08:00"}
-  - enterprise: jn-0003
-    start: 2026-11-27T15:00:00+08:00
-    end: 2026-11-27T17:00:00+08:00
 """
+
+WINDOWS = [  # from the registry or the API: passed to `due`, not in the routes file
+    MaintenanceWindow(point="jn-0002-gd1", start=T0, end=T0 + 120 * MIN),
+    MaintenanceWindow(enterprise="jn-0003", start=T0 - 60 * MIN, end=T0 + 60 * MIN),
+]
 
 
 def _load(tmp_path: Path, text: str, **kw: object) -> Routes:
@@ -93,7 +93,7 @@ def _sent(state: NotifyState, deliveries: list[Delivery], now: datetime) -> Noti
 
 def _step(alert: Alert, state: NotifyState, routes: Routes, now: datetime
           ) -> tuple[NotifyState, list[tuple[str, str, Reason]]]:
-    state, out = due(alert, state, routes, now)
+    state, out = due(alert, state, routes, now, WINDOWS)
     return _sent(state, out, now), [(d.channel, d.what, d.notice.reason) for d in out]
 
 
@@ -219,8 +219,8 @@ def test_alertmanager_refresh_while_live(routes: Routes) -> None:
 
 # -- maintenance windows -----------------------------------------------------------------------
 
-def test_in_maintenance_by_point_enterprise_kind_and_time(routes: Routes) -> None:
-    windows = routes.maintenance
+def test_in_maintenance_by_point_enterprise_kind_and_time() -> None:
+    windows = WINDOWS
     gap = _safety(point="jn-0002-gd1")
     assert in_maintenance(gap, windows, T0 + MIN)
     assert not in_maintenance(gap, windows, T0 + 120 * MIN), "the window has ended"
@@ -340,11 +340,15 @@ def test_yaml_syntax_and_duplicate_keys(tmp_path: Path) -> None:
     assert any("channels.jn-hook: is given twice in the same entry (lines" in i for i in issues)
 
 
-def test_bad_window_and_unknown_field(tmp_path: Path) -> None:
-    text = ROUTES.replace("{point: jn-0002-gd1, start:", "{point: jn-0002-gd1, enterprise: x, "
-                          "start:").replace("flapping: {max_opens: 3,", "flapping: {max_open: 3,")
+def test_windows_are_not_in_the_routes_file_and_unknown_field(tmp_path: Path) -> None:
+    """Maintenance windows moved to the registry and the API: a routes file that still has
+    them is told where they go now, not silently ignored."""
+    text = ROUTES.replace("flapping: {max_opens: 3,", "flapping: {max_open: 3,") + (
+        "maintenance:\n  - {point: jn-0002-gd1, start: 2026-11-27T16:00:00+08:00, "
+        "end: 2026-11-27T18:00:00+08:00}\n")
     issues = _errors(tmp_path, text, alertmanager_url="http://127.0.0.1:9093")
-    assert any(":31: maintenance[0]: a maintenance window names either" in i for i in issues)
+    assert any(":30: maintenance: is not part of the routes file: declare maintenance windows "
+               "in the registry" in i for i in issues), issues
     assert any(":29: flapping.max_open: is not a known field here" in i for i in issues)
 
 
