@@ -6,7 +6,7 @@ Pure: the registry and the clock are passed in, so every rule is tested without 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -28,6 +28,12 @@ from schemas.errors import describe
 from zonewatch.settings import Topics
 
 M = TypeVar("M", bound=BaseModel)
+
+INPUT_KINDS = ("readings", "hj212", "heartbeat", "assessment", "hazard", "ack")
+"""The `{kind}` of `zw/v1/{zone}/{kind}` that ingest takes; the broker's ACL grants the same."""
+
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""Older event times are bad input: one of them would make InfluxDB refuse a whole batch."""
 
 DATA_CNS = frozenset({"2011", "2051", "2061", "2031"})
 """HJ 212 command numbers that carry monitoring data (real-time, minute, hourly, daily)."""
@@ -68,6 +74,7 @@ class Decoder:
             "heartbeat": self._heartbeat, "assessment": self._assessment, "hazard": self._hazard,
             "ack": self._ack,
         }
+        assert tuple(self._by_kind) == INPUT_KINDS, "INPUT_KINDS is the list of decoders"
 
     def decode(self, topic: str, payload: bytes, now: datetime) -> Record | DeadLetter:
         try:
@@ -172,6 +179,10 @@ class Decoder:
                            f"not {zone!r} named in the topic")
 
     def _check_time(self, ts: datetime, now: datetime) -> None:
+        if ts < EARLIEST_EVENT_TIME:
+            raise Rejected("ancient_timestamp", f"event time {ts.isoformat()} is before "
+                           "1970: no monitoring data is that old (and InfluxDB cannot store "
+                           "times before 1677)")
         if ts - now > self.limits.max_future_skew:
             raise Rejected("future_timestamp", f"event time {ts.isoformat()} is "
                            f"{(ts - now).total_seconds():.0f} s ahead of the clock")

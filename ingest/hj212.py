@@ -257,7 +257,10 @@ def _typed(factor: str, name: str, value: str) -> float | str:
         return value
     if not _NUMBER.fullmatch(value):
         raise Hj212Error("bad_value", f"factor {factor}: {name} is not a number: {_clip(value)}")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):  # 9e999: a decimal number, but no float holds it
+        raise Hj212Error("bad_value", f"factor {factor}: {name} is out of range: {_clip(value)}")
+    return number
 
 
 def _primary(cn: str, fields: Mapping[str, float | str]) -> float | None:

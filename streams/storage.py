@@ -27,11 +27,12 @@ MEASUREMENT = "reading"
 
 
 def _escape_tag(text: str) -> str:
-    """Line protocol tag keys/values: backslash the separators; newlines cannot be escaped."""
-    if "\n" in text or "\r" in text:
-        raise ValueError(f"newline in an InfluxDB tag: {text!r}")
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=") \
-        .replace(" ", "\\ ")
+    """Line protocol tag keys/values: backslash the separators, as InfluxDB undoes exactly
+    `\\,` `\\=` `\\ ` and keeps any other backslash. What cannot be written (empty, a newline,
+    a final backslash that would escape the separator after it) is refused."""
+    if not text or text.endswith("\\") or "\n" in text or "\r" in text:
+        raise ValueError(f"cannot be an InfluxDB tag: {text!r}")
+    return text.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _escape_string(text: str) -> str:

@@ -85,6 +85,20 @@ def _report(args: argparse.Namespace) -> int:
     return run_report(args)
 
 
+def _mqtt_auth(args: argparse.Namespace) -> int:
+    from zonewatch.auth_cmd import run_mqtt_auth
+    from zonewatch.settings import MqttSettings
+
+    return run_mqtt_auth(args, MqttSettings(), sys.stdout, sys.stderr)
+
+
+def _influx_tokens(args: argparse.Namespace) -> int:
+    from zonewatch.influx_tokens import run_influx_tokens
+    from zonewatch.settings import InfluxSettings
+
+    return run_influx_tokens(args, InfluxSettings(), sys.stdout, sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zonewatch", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -136,7 +150,33 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--registry", type=Path, default=None, metavar="FILE",
                      help="the registry the period was judged against (default: $ZW_REGISTRY)")
     rep.set_defaults(fn=_report)
+    _security_parsers(sub)
     return p
+
+
+def _security_parsers(sub: argparse._SubParsersAction) -> None:
+    """`mqtt-auth` and `influx-tokens`: least-privilege credentials for the brokers."""
+    auth = sub.add_parser("mqtt-auth", help="Mosquitto ACL and password file from the registry")
+    auth.add_argument("--registry", type=Path, required=True, metavar="FILE")
+    auth.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                      help="folder for mosquitto.acl and mosquitto_passwd (default: .)")
+    auth.add_argument("--acl", type=Path, default=None, metavar="FILE",
+                      help="write the ACL here instead of DIR/mosquitto.acl")
+    auth.add_argument("--passwd", type=Path, default=None, metavar="FILE",
+                      help="write the password file here instead of DIR/mosquitto_passwd")
+    auth.add_argument("--secrets", type=Path, default=None, metavar="FILE",
+                      help="YAML `user: password` (mode 0600); the service user's may come "
+                           "from ZW_MQTT_PASSWORD instead")
+    auth.add_argument("--generate", action="store_true",
+                      help="make random passwords for the users --secrets lacks, and add them")
+    auth.set_defaults(fn=_mqtt_auth)
+    tok = sub.add_parser("influx-tokens",
+                         help="InfluxDB tokens scoped to the bucket: read+write, read, write")
+    tok.add_argument("--out", type=Path, required=True, metavar="DIR",
+                     help="folder for the token files (an existing file is kept)")
+    tok.add_argument("--operator-token-file", type=Path, default=None, metavar="FILE",
+                     help="a token allowed to create tokens (default: ZW_INFLUX_TOKEN)")
+    tok.set_defaults(fn=_influx_tokens)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

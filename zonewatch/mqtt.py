@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 
 import paho.mqtt.client as mqtt
@@ -10,13 +11,18 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from zonewatch.settings import MqttSettings
 
+log = logging.getLogger(__name__)
+
 
 def configure_client(client: mqtt.Client, settings: MqttSettings) -> None:
+    """Credentials, and for mqtts:// TLS that checks the broker's certificate and host name."""
     if settings.username:
         password = settings.password.get_secret_value() if settings.password else None
         client.username_pw_set(settings.username, password)
     if settings.tls:
-        client.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file,
+                       keyfile=settings.key_file, cert_reqs=ssl.CERT_REQUIRED,
+                       tls_version=ssl.PROTOCOL_TLS_CLIENT)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
 
 
@@ -38,6 +44,8 @@ class Publisher:
         self._pending: dict[int, asyncio.Future[None]] = {}
         self._early: set[int] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.refused = 0
+        """Messages the broker acknowledged with a failure reason (logged, not retried)."""
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -63,8 +71,12 @@ class Publisher:
             futures.append(fut)
         await asyncio.wait_for(asyncio.gather(*futures), timeout)
 
-    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object,
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, rc: mqtt.ReasonCode,
                     _p: object) -> None:
+        if rc.is_failure:  # MQTT 5 PUBACK, e.g. "Not authorized": the ACL says no
+            self.refused += 1
+            log.error("MQTT broker refused message %d from user %r: %s", mid,
+                      self._settings.username, rc)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._acked, mid)
 

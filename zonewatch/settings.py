@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,7 @@ class Topics(BaseSettings):
     point_status: str = "zw.point-status"
     alert_signals: str = "zw.alert-signals"
     alert_commands: str = "zw.alert-commands"
+    maintenance: str = "zw.maintenance"
 
 
 class CommonSettings(BaseSettings):
@@ -70,6 +71,11 @@ class MqttSettings(BaseSettings):
     username: str | None = None
     password: SecretStr | None = None
     ca_file: str | None = None
+    """CA bundle that signed the broker's certificate (mqtts://); unset: the system's CAs."""
+    cert_file: str | None = None
+    """Client certificate (PEM), for a broker that asks for one (`require_certificate`)."""
+    key_file: str | None = None
+    """Its private key (PEM); unset: the key is in `cert_file`."""
 
     @field_validator("url")
     @classmethod
@@ -78,6 +84,15 @@ class MqttSettings(BaseSettings):
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("must look like mqtt://host:port or mqtts://host:port")
         return v
+
+    @model_validator(mode="after")
+    def _tls_files_need_mqtts(self) -> MqttSettings:
+        """A CA or a client certificate on a plain mqtt:// URL would be silently unused."""
+        if not self.tls and (self.ca_file or self.cert_file or self.key_file):
+            raise ValueError("ZW_MQTT_CA_FILE/CERT_FILE/KEY_FILE need ZW_MQTT_URL=mqtts://…")
+        if self.key_file and not self.cert_file:
+            raise ValueError("ZW_MQTT_KEY_FILE needs ZW_MQTT_CERT_FILE")
+        return self
 
     @property
     def host(self) -> str:
