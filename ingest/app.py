@@ -58,6 +58,8 @@ class Ingest:
                         self.settings.mqtt_client_id)
         bridge = Bridge(self.source, self.producer, self.decoder, self.metrics, ticker,
                         deadletter_topic=self.settings.topics.deadletter,
+                        readings_topic=self.settings.topics.readings,
+                        readings_partitions=self.settings.readings_partitions,
                         batch_max=self.settings.batch_max,
                         linger_s=self.settings.batch_linger_ms / 1000)
         self._tasks = [asyncio.create_task(bridge.run(), name="bridge"),

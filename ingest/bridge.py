@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from ingest.batches import Outgoing, group
 from ingest.decode import Decoder, Record
 from ingest.metrics import IngestMetrics
 from ingest.mqtt_source import Message, MqttSource
@@ -32,8 +33,8 @@ class Bridge:
 
     def __init__(self, source: MqttSource, producer: AIOKafkaProducer,
                  decoder: Callable[[], Decoder], metrics: IngestMetrics, ticker: Ticker, *,
-                 deadletter_topic: str, batch_max: int = 500, linger_s: float = 0.02,
-                 clock: Clock = utc_now) -> None:
+                 deadletter_topic: str, readings_topic: str, readings_partitions: int,
+                 batch_max: int = 500, linger_s: float = 0.02, clock: Clock = utc_now) -> None:
         self._source = source
         self._producer = producer
         self._decoder = decoder
@@ -41,6 +42,8 @@ class Bridge:
         self._ticker = ticker
         self._drained_at = clock()
         self._deadletter_topic = deadletter_topic
+        self._readings_topic = readings_topic
+        self._partitions = readings_partitions
         self._batch_max = batch_max
         self._linger_s = linger_s
         self._clock = clock
@@ -50,7 +53,8 @@ class Bridge:
             batch = await self._next_batch()
             if batch:
                 started = time.monotonic()
-                await self._send_all([self._route(m) for m in batch])
+                await self._send_all(group([self._route(m) for m in batch],
+                                           self._readings_topic, self._partitions))
                 for msg in batch:
                     self._source.ack(msg)
                 self._metrics.batch_seconds.observe(time.monotonic() - started)
@@ -88,7 +92,7 @@ class Bridge:
                           out.model_dump_json().encode())
         return out
 
-    async def _send_all(self, records: list[Record]) -> None:
+    async def _send_all(self, records: list[Outgoing]) -> None:
         """Send every record; retry the failed ones with backoff until Kafka takes them all."""
         pending, attempt = records, 0
         while pending:
@@ -96,10 +100,10 @@ class Bridge:
             failed = [r for r, err in zip(pending, results, strict=True) if err is not None]
             for r, err in zip(pending, results, strict=True):
                 if err is None:
-                    self._metrics.forwarded.labels(topic=r.topic).inc()
+                    self._metrics.forwarded.labels(topic=r.record.topic).inc(r.messages)
             if failed:
                 attempt += 1
-                self._metrics.kafka_retries.inc(len(failed))
+                self._metrics.kafka_retries.inc(sum(r.messages for r in failed))
                 delay = min(5.0, 0.2 * 2 ** attempt) * (0.5 + random.random())
                 first = next(e for e in results if e is not None)
                 log.warning("Kafka refused %d records (%s: %s); retry %d in %.1f s",
@@ -107,9 +111,11 @@ class Bridge:
                 await asyncio.sleep(delay)
             pending = failed
 
-    async def _send_one(self, r: Record) -> Exception | None:
+    async def _send_one(self, out: Outgoing) -> Exception | None:
+        r = out.record
         try:
-            delivery = await self._producer.send(r.topic, r.value, key=r.key)
+            delivery = await self._producer.send(r.topic, r.value, key=r.key or None,
+                                                 partition=out.partition)
             await delivery
         except KafkaError as exc:
             return exc

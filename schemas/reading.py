@@ -65,3 +65,22 @@ class ReadingEvent(BaseModel):
 
     def flag_of(self, factor: str) -> Flag:
         return self.flags.get(factor, Flag.NORMAL)
+
+
+class ReadingBatch(BaseModel):
+    """One `zw.readings` record: the readings of one ingest batch bound for one partition.
+
+    A record per reading would cost the worker Faust's per-message overhead for each one
+    (about a quarter of a millisecond, a ceiling near 4,000 readings/s); one per partition
+    and batch pays it once for dozens. Readings of a point keep their order: a point's
+    readings always go to the same partition, in the order ingest received them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    readings: list[ReadingEvent] = Field(min_length=1)
+
+    @staticmethod
+    def join(events: list[bytes]) -> bytes:
+        """The JSON of a batch from its readings' JSON, without decoding them again."""
+        return b'{"readings":[' + b",".join(events) + b"]}"

@@ -15,6 +15,7 @@ from streams import metrics as worker_metrics
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.emit import Emitter
+from streams.maintenance import MaintenanceBook, MaintenanceFeed
 from streams.metrics import WorkerMetrics
 from streams.point_state import Rules
 from streams.points import PointTracker
@@ -48,6 +49,11 @@ def create_app(settings: StreamSettings,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        # Faust sends each message in its own request unless told to linger; changelog
+        # writes, signals and alerts come in bursts, so a few ms batch them.
+        producer_linger=settings.producer_linger_s,
+        producer_max_batch_size=256 * 1024,
         autodiscover=False,
         web_tables_enabled=False,  # Faust's /table/… would show the tables to anyone
         web_router_enabled=False,
@@ -61,18 +67,20 @@ def create_app(settings: StreamSettings,
                        use_partitioner=True)
     tracker = PointTracker(ctx, points)
     alert_settings = AlertSettings()
+    maintenance = MaintenanceBook(lambda: ctx.registry if ctx.index is not None else None)
     delivery = alert_agent.Delivery(
         Publisher(settings.mqtt, f"{settings.app_id}-alerts-{os.getpid()}"),
         routes_from_settings(alert_settings), RetryPolicy.from_settings(alert_settings),
-        DeliveryMetrics(metrics_registry))
+        DeliveryMetrics(metrics_registry), maintenance, alert_settings.alert_tick_s)
     readings.register(app, ctx, writer, tracker, emit, metrics)
     zone_agent.register(app, ctx, writer, emit, metrics)
     alert_agent.register(app, ctx, topics, writer, delivery, metrics)
     worker_metrics.register(app, metrics)
     ack_agent.register(app, ctx, emit)
-    web.register(app, ctx, emit, web.WebSettings())
+    web.register(app, ctx, emit, web.WebSettings(), maintenance)
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
+    windows = MaintenanceFeed(settings, maintenance)
 
     @app.task
     async def follow_registry() -> None:
@@ -81,6 +89,14 @@ def create_app(settings: StreamSettings,
             await feed.run()
         finally:
             await feed.stop()
+
+    @app.task
+    async def follow_maintenance() -> None:
+        try:
+            await windows.start()
+            await windows.run()
+        finally:
+            await windows.stop()
 
     return app
 

@@ -13,11 +13,18 @@ class StreamSettings(CommonSettings):
 
     app_id: str = "zonewatch"
     """Faust application id: names the consumer group and the changelog topics."""
+    kafka_session_timeout_s: float = Field(default=60.0, ge=6, le=90)
+    """How long Kafka waits for a worker that stopped without leaving (SIGKILL, lost host)
+    before its partitions go to the others: the longest pause of their alerts and readings.
+    Kafka's broker allows 6…300 s by default; Faust's request timeout (90 s) caps it."""
     web_port: int = Field(default=6066, ge=1, le=65535)
     web_host: str = "127.0.0.1"
     data_dir: str = "/tmp/zonewatch-worker"
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
-    batch_max: int = Field(default=2000, ge=1)
+    batch_records: int = Field(default=64, ge=1)
+    """`zw.readings` records (each a batch of readings) the readings agent takes at once."""
+    batch_max: int = Field(default=5000, ge=1)
+    """Readings per InfluxDB write request."""
     batch_within_s: float = Field(default=0.5, gt=0)
     write_retry_max_s: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=1.0, gt=0)
@@ -26,6 +33,8 @@ class StreamSettings(CommonSettings):
     """How often zone figures and zone-level alerts are worked out."""
     coverage_write_s: float = Field(default=60.0, gt=0)
     """Coverage goes to InfluxDB at least this often (and whenever it changes)."""
+    producer_linger_s: float = Field(default=0.01, ge=0, le=1)
+    """How long the Kafka producer waits to fill a batch; 0 sends each message alone."""
     state_flush_s: float = Field(default=2.0, gt=0)
     """Point states go to their changelog-backed table at most this often (write-behind)."""
     stall_after_s: float = Field(default=20.0, gt=0)

@@ -5,17 +5,11 @@ from __future__ import annotations
 import asyncio
 from functools import cached_property
 
-from aiokafka.partitioner import murmur2
-
 from schemas import Registry
 from streams.config import StreamSettings
 from streams.coverage import RegistryView
 from streams.point_state import Rules
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2), as the producers that key by point or zone use."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+from zonewatch.topics import partition_of
 
 
 class RegistryIndex:

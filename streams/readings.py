@@ -13,7 +13,7 @@ from influxdb_client import WritePrecision
 from pydantic import ValidationError
 
 from alerts.lifecycle import SYSTEM_ZONE
-from schemas import DeadLetter, ReadingEvent
+from schemas import DeadLetter, ReadingBatch, ReadingEvent
 from schemas.errors import describe
 from schemas.pipeline import TICK_KEY, AlertSignal, Tick
 from streams.context import WorkerContext
@@ -26,17 +26,48 @@ log = logging.getLogger(__name__)
 
 
 def decode_batch(raw: list[bytes]) -> tuple[list[ReadingEvent], list[DeadLetter]]:
-    """Split a batch into readings and dead letters; a bad record never stops the stream."""
+    """Readings out of `ReadingBatch` records, and a dead letter (with the record's bytes) for
+    each record that is not one: a bad record never stops the stream."""
     good: list[ReadingEvent] = []
     bad: list[DeadLetter] = []
     for value in raw:
         try:
-            good.append(ReadingEvent.model_validate_json(value))
+            good.extend(ReadingBatch.model_validate_json(value).readings)
         except ValidationError as e:
             bad.append(DeadLetter.of(value, topic="kafka:zw.readings", code="invalid",
-                                     reason=f"ReadingEvent: {describe(e)}",
+                                     reason=f"ReadingBatch: {describe(e)}",
                                      received_at=datetime.now(UTC), stage="worker"))
     return good, bad
+
+
+def reading_lines(readings: list[ReadingEvent]
+                  ) -> tuple[list[tuple[ReadingEvent, str]], list[DeadLetter]]:
+    """Each reading's line, or a dead letter for one that cannot be written as a line."""
+    lines, bad = [], []
+    for r in readings:
+        try:
+            lines.append((r, reading_line(r)))
+        except ValueError as e:
+            bad.append(_refused(r.model_dump_json(), str(e)))
+    return lines, bad
+
+
+async def store(writer: InfluxWriter, lines: list[str], chunk: int) -> list[tuple[str, str]]:
+    """Write in chunks of `chunk` lines. InfluxDB refuses a whole request for one bad line, so
+    a refused chunk is written again line by line: only the lines it refuses themselves come
+    back (with the reason), to be dead-lettered; the rest of the batch is stored."""
+    refused: list[tuple[str, str]] = []
+    for start in range(0, len(lines), chunk):
+        part = lines[start:start + chunk]
+        try:
+            await writer.write(part, WritePrecision.S)
+        except Rejected:
+            for line in part:
+                try:
+                    await writer.write([line], WritePrecision.S)
+                except Rejected as r:
+                    refused.append((line, r.reason))
+    return refused
 
 
 def split_ticks(batch: Sequence[EventT]) -> tuple[list[EventT], list[tuple[int, Tick]]]:
@@ -61,7 +92,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
     async def store_readings(stream: faust.StreamT[bytes]) -> None:
         # Iterate from the start and wait for the registry inside the loop: events that reach
         # an agent before it iterates have been seen to be acked without being processed.
-        async for batch in stream.take_events(settings.batch_max,
+        async for batch in stream.take_events(settings.batch_records,
                                               within=settings.batch_within_s):
             await ctx.ready.wait()
             await _process(batch)
@@ -69,18 +100,20 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
     async def _process(batch: Sequence[EventT]) -> None:
         records, ticks = split_ticks(batch)
         readings, bad = decode_batch([e.value for e in records])
-        await emit.dead_letters(bad)
-        for letter in bad:
-            metrics.deadletters.labels(code=letter.code).inc()
+        written, unwritable = reading_lines(readings)
         try:
-            await writer.write([reading_line(r) for r in readings], WritePrecision.S)
-            metrics.readings_stored.inc(len(readings))
-        except Rejected as r:
-            await emit.dead_letters([_refused(p, r.reason) for p in r.points])
+            refused = await store(writer, [line for _, line in written], settings.batch_max)
         except WriteAborted:
             abandon(batch)
             raise
-        await emit.outputs(tracker.apply(readings))
+        letters = [*bad, *unwritable, *(_refused(line, why) for line, why in refused)]
+        await emit.dead_letters(letters)
+        for letter in letters:
+            metrics.deadletters.labels(code=letter.code).inc()
+        refused_lines = {line for line, _ in refused}
+        stored = [r for r, line in written if line not in refused_lines]
+        metrics.readings_stored.inc(len(stored))
+        await emit.outputs(tracker.apply(stored))
         for partition, tick in ticks:
             ts = tick.tick.timestamp()
             ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)
@@ -142,7 +175,6 @@ def abandon(batch: Sequence[EventT]) -> None:
         event.message.acked = True
 
 
-def _refused(point: object, reason: str) -> DeadLetter:
-    line = point if isinstance(point, str) else point.to_line_protocol()
+def _refused(line: str, reason: str) -> DeadLetter:
     return DeadLetter.of(line.encode(), topic="influxdb:reading", code="influx_rejected",
                          reason=reason, received_at=datetime.now(UTC), stage="worker")

@@ -8,12 +8,20 @@ from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
 from zonewatch.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
 _REGISTRY_CONFIG = {"cleanup.policy": "compact", "max.message.bytes": str(32 * 1024 * 1024)}
+_COMPACT = {"cleanup.policy": "compact"}
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2), as the producers that key by point or zone use:
+    ingest batches readings by it, the worker finds which points it owns by it."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def topic_specs(settings: CommonSettings) -> list[NewTopic]:
@@ -27,13 +35,14 @@ def topic_specs(settings: CommonSettings) -> list[NewTopic]:
         NewTopic(t.alert_signals, n, 1),
         NewTopic(t.alert_commands, n, 1),
         NewTopic(t.registry, 1, 1, topic_configs=_REGISTRY_CONFIG),
+        NewTopic(t.maintenance, 1, 1, topic_configs=_COMPACT),
     ]
 
 
 def changelog_specs(names: list[str], partitions: int) -> list[NewTopic]:
     """Faust's table changelogs, created up front: Faust creating them itself races with
     the first rebalance on a fresh cluster (PartitionsMismatch: 0 partitions)."""
-    return [NewTopic(n, partitions, 1, topic_configs={"cleanup.policy": "compact"})
+    return [NewTopic(n, partitions, 1, topic_configs=_COMPACT)
             for n in names]
 
 

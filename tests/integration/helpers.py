@@ -11,6 +11,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer
 from influxdb_client import InfluxDBClient
 
+from schemas import ReadingBatch, ReadingEvent
 from schemas.pipeline import TICK_KEY
 from tests.factories import tiny_registry
 
@@ -20,8 +21,10 @@ def own_zone(zw_env: dict[str, str]) -> str:
     return f"zt-{zw_env['ZW_APP_ID'][-10:]}"
 
 
-def write_registry(path: Path, zone: str, interval_s: int = 60) -> Path:
+def write_registry(path: Path, zone: str, interval_s: int = 60,
+                   maintenance: list[dict] | None = None) -> Path:
     registry = tiny_registry(zone=zone, interval_s=interval_s).model_dump(mode="json")
+    registry["maintenance"] = maintenance or []
     path.write_text(yaml.safe_dump(registry, allow_unicode=True))
     return path
 
@@ -63,9 +66,11 @@ async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], 
 
 
 def load_registry_and_start_ingest(spawn, zw_env: dict[str, str], tmp_path: Path,
-                                   interval_s: int = 60):
-    """Load this test's registry, start ingest, wait until it is subscribed; return ingest."""
-    registry = write_registry(tmp_path / "registry.yaml", own_zone(zw_env), interval_s)
+                                   interval_s: int = 60, maintenance: list[dict] | None = None):
+    """Load this test's registry (with its `maintenance` windows), start ingest, wait until
+    it is subscribed; return ingest."""
+    registry = write_registry(tmp_path / "registry.yaml", own_zone(zw_env), interval_s,
+                              maintenance)
     loader = spawn("registry-load", "registry", "load", str(registry))
     assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
     ingest = spawn("ingest", "ingest")
@@ -87,6 +92,15 @@ def kafka_bootstrap(zw_env: dict[str, str]) -> str:
 def read_all(zw_env: dict[str, str], topic_var: str, until: Callable[[list[bytes]], bool],
              timeout: float = 60) -> list[bytes]:
     return asyncio.run(read_topic(kafka_bootstrap(zw_env), zw_env[topic_var], until, timeout))
+
+
+def read_readings(zw_env: dict[str, str], until: Callable[[list[ReadingEvent]], bool],
+                  timeout: float = 60) -> list[ReadingEvent]:
+    """The readings on this test's `zw.readings`, out of their `ReadingBatch` records."""
+    def flat(values: list[bytes]) -> list[ReadingEvent]:
+        return [r for v in values for r in ReadingBatch.model_validate_json(v).readings]
+
+    return flat(read_all(zw_env, "ZW_TOPIC_READINGS", lambda v: until(flat(v)), timeout))
 
 
 def private_env(services: dict[str, str], run: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from tests.integration.helpers import (
     load_registry_and_start_ingest,
     own_zone,
     read_all,
+    read_readings,
     wait_for_ingest,
 )
 from tests.integration.mqtt import publish_all
@@ -31,8 +32,7 @@ def readings(zone: str, n: int, start: datetime) -> list[tuple[str, dict]]:
               "values": {"w01018": float(i)}}) for i in range(n)]
 
 
-def identity(value: bytes) -> tuple[str, datetime]:
-    event = ReadingEvent.model_validate_json(value)
+def identity(event: ReadingEvent) -> tuple[str, datetime]:
     return event.point, event.ts
 
 
@@ -57,7 +57,7 @@ def test_mixed_batch_splits_exactly_into_readings_and_dead_letters(
     ]
     publish_all(zw_env["ZW_MQTT_URL"], good + bad)
 
-    got = read_all(zw_env, "ZW_TOPIC_READINGS", lambda v: len(v) >= len(good))
+    got = read_readings(zw_env, lambda v: len(v) >= len(good))
     assert sorted(identity(v) for v in got) == sorted(
         (body["point"], datetime.fromisoformat(body["ts"])) for _, body in good)
 
@@ -94,8 +94,7 @@ def test_kafka_down_for_ten_seconds_loses_nothing(
     publish_all(zw_env["ZW_MQTT_URL"], batch[2000:])
 
     want = {(b["point"], datetime.fromisoformat(b["ts"])) for _, b in batch}
-    got = read_all(zw_env, "ZW_TOPIC_READINGS", lambda v: {identity(x) for x in v} >= want,
-                   timeout=120)
+    got = read_readings(zw_env, lambda v: {identity(x) for x in v} >= want, timeout=120)
     assert {identity(x) for x in got} == want
     # At-least-once: a message Kafka took just before it went down can be sent again.
     # Storage keeps it once (InfluxDB series + timestamp identity), see test_end_to_end.
@@ -111,7 +110,7 @@ def test_burst_while_ingest_is_down_is_kept_by_the_broker(
     wait_for_ingest(spawn("ingest-again", "ingest"), zw_env)
 
     want = {(b["point"], datetime.fromisoformat(b["ts"])) for _, b in batch}
-    got = read_all(zw_env, "ZW_TOPIC_READINGS", lambda v: len(v) >= len(want), timeout=180)
+    got = read_readings(zw_env, lambda v: len(v) >= len(want), timeout=180)
     assert {identity(x) for x in got} == want
 
 
@@ -141,6 +140,5 @@ def test_registry_reload_applies_live_without_restart(
     assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
     time.sleep(3)  # the feed follows the compacted topic
     publish_all(zw_env["ZW_MQTT_URL"], [(topic, newcomer)])
-    got = read_all(zw_env, "ZW_TOPIC_READINGS",
-                   lambda v: any(identity(x)[0] == "jn-0005-ww1" for x in v))
+    got = read_readings(zw_env, lambda v: any(identity(x)[0] == "jn-0005-ww1" for x in v))
     assert any(identity(x)[0] == "jn-0005-ww1" for x in got)

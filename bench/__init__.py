@@ -1,0 +1,1 @@
+"""Benchmarks on the local services: `make bench` runs them and prints their figures."""

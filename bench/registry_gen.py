@@ -1,0 +1,35 @@
+"""A synthetic registry of any size: zones of enterprises of four points each.
+
+Benchmarks need 10k to 1M points; the demo registry has a few hundred. Ids are short and
+regular so their cost is what a real registry's would be, not more.
+"""
+
+from __future__ import annotations
+
+from schemas import Registry
+
+POINTS_PER_ENTERPRISE = 4
+FACTORS = ("w01018", "w21003")
+
+
+def synthetic_registry(points: int, *, zones: int = 10, interval_s: int = 60,
+                       prefix: str = "b", gap_threshold_s: int | None = None) -> Registry:
+    """`points` points spread over `zones` zones; every enterprise a key polluter."""
+    enterprises = -(-points // POINTS_PER_ENTERPRISE)
+    zone_ids = [f"{prefix}z{z}" for z in range(zones)]
+    body = {
+        "zones": [{"id": z, "name": z, "level": "provincial"} for z in zone_ids],
+        "enterprises": [{"id": f"{prefix}e{e}", "zone": zone_ids[e % zones], "name": f"e{e}",
+                         "key_polluter": True} for e in range(enterprises)],
+        "points": [{"id": point_id(i, prefix),
+                    "enterprise": f"{prefix}e{i // POINTS_PER_ENTERPRISE}",
+                    "domain": "environment", "kind": "wastewater", "interval_s": interval_s,
+                    "factors": list(FACTORS), "limits": {"w01018": 50.0},
+                    **({"gap_threshold_s": gap_threshold_s} if gap_threshold_s else {})}
+                   for i in range(points)],
+    }
+    return Registry.model_validate(body, strict=False)
+
+
+def point_id(i: int, prefix: str = "b") -> str:
+    return f"{prefix}p{i}"
