@@ -13,8 +13,12 @@ FACTORS = ("w01018", "w21003")
 
 
 def synthetic_registry(points: int, *, zones: int = 10, interval_s: int = 60,
-                       prefix: str = "b", gap_threshold_s: int | None = None) -> Registry:
-    """`points` points spread over `zones` zones; every enterprise a key polluter."""
+                       prefix: str = "b", gap_threshold_s: int | None = None,
+                       probes: int = 0, probe_interval_s: int = 2,
+                       probe_threshold_s: int = 10) -> Registry:
+    """`points` points spread over `zones` zones; every enterprise a key polluter. `probes`
+    more points (ids `{prefix}q{i}`, in the first zone) report often and go offline soon:
+    the ones a latency benchmark silences."""
     enterprises = -(-points // POINTS_PER_ENTERPRISE)
     zone_ids = [f"{prefix}z{z}" for z in range(zones)]
     body = {
@@ -28,6 +32,13 @@ def synthetic_registry(points: int, *, zones: int = 10, interval_s: int = 60,
                     **({"gap_threshold_s": gap_threshold_s} if gap_threshold_s else {})}
                    for i in range(points)],
     }
+    if probes:
+        body["enterprises"].append({"id": f"{prefix}eq", "zone": zone_ids[0], "name": "probes",
+                                    "key_polluter": True})
+        body["points"] += [{"id": f"{prefix}q{i}", "enterprise": f"{prefix}eq",
+                            "domain": "environment", "kind": "wastewater",
+                            "interval_s": probe_interval_s, "factors": [FACTORS[0]],
+                            "gap_threshold_s": probe_threshold_s} for i in range(probes)]
     return Registry.model_validate(body, strict=False)
 
 

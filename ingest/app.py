@@ -55,7 +55,7 @@ class Ingest:
         await self.source.start()
         self.metrics.mqtt_connected.set(1)
         ticker = Ticker(self.producer, self.settings.topics.readings,
-                        self.settings.mqtt_client_id)
+                        self.settings.mqtt_client_id, self.settings.tick_interval_s)
         bridge = Bridge(self.source, self.producer, self.decoder, self.metrics, ticker,
                         deadletter_topic=self.settings.topics.deadletter,
                         readings_topic=self.settings.topics.readings,

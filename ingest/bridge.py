@@ -62,9 +62,10 @@ class Bridge:
                 await self._ticker.send(self._drained_at, self._source.connected)
 
     async def _next_batch(self) -> list[Message]:
-        """Up to `batch_max` messages, lingering briefly; empty after a second of silence."""
+        """Up to `batch_max` messages, lingering briefly; empty after a tick's interval of
+        silence (ticks go out from the loop that calls this)."""
         try:
-            first = await asyncio.wait_for(self._source.get(), timeout=1.0)
+            first = await asyncio.wait_for(self._source.get(), timeout=self._ticker.interval_s)
         except TimeoutError:
             self._drained_at = self._clock()
             return []

@@ -24,5 +24,8 @@ class IngestSettings(CommonSettings):
     """Readings timestamped further ahead of the clock than this go to dead letters."""
     batch_max: int = Field(default=500, ge=1)
     batch_linger_ms: int = Field(default=20, ge=0)
+    tick_interval_s: float = Field(default=0.5, gt=0, le=10)
+    """Watermark ticks per partition this often: how soon a worker may judge silence, so a
+    part of every gap alert's latency."""
     metrics_port: int | None = 9108
     metrics_host: str = "127.0.0.1"

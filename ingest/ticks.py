@@ -29,6 +29,10 @@ class Ticker:
         self._interval_s = interval_s
         self._last_sent = 0.0
 
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
+
     def due(self) -> bool:
         return time.monotonic() - self._last_sent >= self._interval_s
 

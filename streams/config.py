@@ -25,9 +25,9 @@ class StreamSettings(CommonSettings):
     """`zw.readings` records (each a batch of readings) the readings agent takes at once."""
     batch_max: int = Field(default=5000, ge=1)
     """Readings per InfluxDB write request."""
-    batch_within_s: float = Field(default=0.5, gt=0)
+    batch_within_s: float = Field(default=0.25, gt=0)
     write_retry_max_s: float = Field(default=30.0, gt=0)
-    sweep_interval_s: float = Field(default=1.0, gt=0)
+    sweep_interval_s: float = Field(default=0.5, gt=0)
     """How often the gap timer looks at due deadlines."""
     zone_interval_s: float = Field(default=5.0, gt=0)
     """How often zone figures and zone-level alerts are worked out."""

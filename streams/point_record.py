@@ -7,7 +7,7 @@ re-reads the changelog says nothing twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from schemas import AlertKind, Point
@@ -77,31 +77,37 @@ class Judgement:
 def judge(record: PointRecord, point: Point, now: float | None,
           rules: Rules = DEFAULT_RULES) -> Judgement:
     """Compare what the state says with what was said before. `now` is the trusted time
-    (the pipeline watermark); None while unknown, when no status or gap is judged."""
+    (the pipeline watermark); None while unknown, when no status or gap is judged.
+
+    The hot path of the worker (once per touched point per batch): a record is built only
+    when something in it changed, otherwise the same one comes back."""
     signals: list[Signal] = []
-    rec = record
-    changed = False
+    published, gap_open, changed = record.published, record.gap_open, False
     if now is not None:
-        status = status_at(rec.state, point, now)
-        changed = status != rec.published
-        rec = replace(rec, published=status)
-        rec = _gap(rec, status, point, signals)
-    rec = _invalid(rec, rules, signals)
-    rec = _factor_runs(rec, point, rules, signals)
-    return Judgement(rec, changed, signals)
+        published = status_at(record.state, point, now)
+        changed = published != record.published
+        gap_open = _gap(record, published, point, signals)
+    invalid_open = _invalid(record, rules, signals)
+    over, stuck = _factor_runs(record, point, rules, signals)
+    if (published is record.published and gap_open == record.gap_open
+            and invalid_open == record.invalid_open and over is record.over
+            and stuck is record.stuck):
+        return Judgement(record, changed, signals)
+    return Judgement(PointRecord(record.state, published, gap_open, invalid_open, over, stuck),
+                     changed, signals)
 
 
-def _gap(rec: PointRecord, status: PointStatus, point: Point, out: list[Signal]) -> PointRecord:
+def _gap(rec: PointRecord, status: PointStatus, point: Point, out: list[Signal]) -> bool:
     offline = status is PointStatus.OFFLINE
     if offline and not rec.gap_open:
         out.append(Signal("raise", AlertKind.DATA_GAP, rec.state.last_valid_ts,
                           facts={"threshold_s": point.threshold_s}))
     elif not offline and rec.gap_open:
         out.append(Signal("clear", AlertKind.DATA_GAP))
-    return replace(rec, gap_open=offline)
+    return offline
 
 
-def _invalid(rec: PointRecord, rules: Rules, out: list[Signal]) -> PointRecord:
+def _invalid(rec: PointRecord, rules: Rules, out: list[Signal]) -> bool:
     persists = fault_persists(rec.state, rules)
     if persists and not rec.invalid_open:
         out.append(Signal("raise", AlertKind.INVALID_DATA, rec.state.fault_since,
@@ -109,13 +115,16 @@ def _invalid(rec: PointRecord, rules: Rules, out: list[Signal]) -> PointRecord:
                                  if rec.state.last_class else None}))
     elif not persists and rec.invalid_open:
         out.append(Signal("clear", AlertKind.INVALID_DATA))
-    return replace(rec, invalid_open=persists)
+    return persists
 
 
 def _factor_runs(rec: PointRecord, point: Point, rules: Rules,
-                 out: list[Signal]) -> PointRecord:
+                 out: list[Signal]) -> tuple[frozenset[str], frozenset[str]]:
+    """The factors over their limit and stuck, as sets; the record's own sets when unchanged."""
     over = exceeding(rec.state)
     stuck = suspect(rec.state, rules)
+    if over.keys() == rec.over and stuck.keys() == rec.stuck:
+        return rec.over, rec.stuck
     for factor in sorted(over.keys() - rec.over):
         value = rec.state.factors[factor].value
         out.append(Signal("raise", AlertKind.EXCEEDANCE, over[factor], factor,
@@ -127,4 +136,5 @@ def _factor_runs(rec: PointRecord, point: Point, rules: Rules,
                           {"value": rec.state.factors[factor].value}))
     for factor in sorted(rec.stuck - stuck.keys()):
         out.append(Signal("clear", AlertKind.SUSPECT_DATA, factor=factor))
-    return replace(rec, over=frozenset(over), stuck=frozenset(stuck))
+    return (rec.over if over.keys() == rec.over else frozenset(over),
+            rec.stuck if stuck.keys() == rec.stuck else frozenset(stuck))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -148,6 +148,8 @@ class PointState:
 
 def flag_class(values: Mapping[str, float], flags: Mapping[str, Flag | str]) -> FlagClass:
     """The class of a reading: its worst factor's (a missing flag means N)."""
+    if not flags:  # the common case: every factor N
+        return FlagClass.VALID
     classes = [_CLASS_OF[Flag(flags.get(k, Flag.NORMAL))] for k in values] or [FlagClass.VALID]
     return max(classes, key=_RANK.__getitem__)
 
@@ -175,11 +177,8 @@ def apply_reading(state: PointState, reading_ts: float, values: Mapping[str, flo
     valid = state.last_valid_ts
     if cls is FlagClass.VALID and (valid is None or reading_ts > valid):
         valid = reading_ts
-    return replace(
-        state, last_ts=last_ts, last_class=last_class, last_valid_ts=valid,
-        fault_since=since, fault_last=last, fault_n=n,
-        factors=_factors(state.factors, reading_ts, values, flags, point, rules),
-    )
+    return PointState(last_ts, last_class, valid, since, last, n,
+                      _factors(state.factors, reading_ts, values, flags, point, rules))
 
 
 def _latest(state: PointState, ts: float, cls: FlagClass) -> tuple[float, FlagClass]:
@@ -211,7 +210,7 @@ def _factors(old: Mapping[str, FactorState], ts: float, values: Mapping[str, flo
     """Advance each registered factor that carries a valid value; others are left as they were."""
     out = dict(old)
     for factor, value in values.items():
-        flag = Flag(flags.get(factor, Flag.NORMAL))
+        flag = Flag(flags[factor]) if factor in flags else Flag.NORMAL
         if not flag.is_valid or factor not in point.factors:
             continue
         floor = rules.detection_limits.get(factor)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from influxdb_client import InfluxDBClient
 
-from tests.integration.helpers import private_env
+from tests.integration.helpers import delete_topics, private_env
 from tests.integration.procs import ZwProcess
 from tests.integration.receiver import Receiver, serve
 
@@ -57,12 +57,14 @@ def influx(services: dict[str, str]) -> Iterator[InfluxDBClient]:
 @pytest.fixture
 def zw_env(services: dict[str, str], influx: InfluxDBClient) -> Iterator[dict[str, str]]:
     """Services plus names private to this test: topics, Faust app id, InfluxDB bucket."""
-    env = private_env(services, uuid.uuid4().hex[:10])
+    run = uuid.uuid4().hex[:10]
+    env = private_env(services, run)
     api = influx.buckets_api()
     created = api.create_bucket(bucket_name=env["ZW_INFLUX_BUCKET"],
                                 org=services["ZW_INFLUX_ORG"])
     yield env
     api.delete_bucket(created)
+    delete_topics(env, run)
 
 
 @pytest.fixture
@@ -86,3 +88,14 @@ async def receiver() -> AsyncIterator[Receiver]:
     rec, runner = await serve()
     yield rec
     await runner.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures fault and scale tests record (`record_property("figures", …)`), together
+    at the end of the run, passed or not."""
+    lines = [value for reports in terminalreporter.stats.values() for rep in reports
+             for key, value in getattr(rep, "user_properties", ()) if key == "figures"]
+    if lines:
+        terminalreporter.write_sep("-", "fault and scale-out figures")
+        for line in lines:
+            terminalreporter.write_line(line)

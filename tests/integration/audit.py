@@ -1,0 +1,217 @@
+"""After a fault or a scale-out run: what was stored, what was alerted, what coverage said.
+
+Everything is read back from where the product keeps it (InfluxDB, the `zw.alerts` record of
+truth, the ingest's metrics) and compared with what the test published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from influxdb_client import InfluxDBClient
+
+from schemas import ReadingBatch
+from schemas.pipeline import TICK_KEY
+from tests.integration.procs import ZwProcess
+
+
+def scrape(port: str | int, metric: str, label: str = "") -> float | None:
+    """Sum of a metric's samples on a loopback /metrics (those whose labels contain `label`);
+    None when the endpoint does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    samples = re.findall(rf"^{re.escape(metric)}(\{{[^}}]*\}})? (\S+)$", text, re.M)
+    return sum(float(v) for labels, v in samples if label in labels)
+
+
+def stored_count(influx: InfluxDBClient, bucket: str, zone: str) -> int:
+    """Readings of `zone` in InfluxDB (one field's rows): cheap enough to poll."""
+    flux = f'''from(bucket: "{bucket}") |> range(start: -3h)
+      |> filter(fn: (r) => r._measurement == "reading" and r.zone == "{zone}"
+                           and r._field == "w01018")
+      |> group() |> count()'''
+    return sum(int(rec.get_value()) for t in influx.query_api().query(flux) for rec in t.records)
+
+
+def stored_readings(influx: InfluxDBClient, bucket: str, zone: str) -> list[tuple[str, int]]:
+    """(point, epoch second) of every stored reading row of `zone`, repeats included."""
+    flux = f'''from(bucket: "{bucket}") |> range(start: -3h)
+      |> filter(fn: (r) => r._measurement == "reading" and r.zone == "{zone}"
+                           and r._field == "w01018")
+      |> keep(columns: ["point", "_time"])'''
+    return [(rec.values["point"], int(rec.get_time().timestamp()))
+            for t in influx.query_api().query(flux) for rec in t.records]
+
+
+def coverage_rows(influx: InfluxDBClient, bucket: str, zone: str) -> list[dict]:
+    """The zone's coverage rows in time order (their time is the worker's trusted time)."""
+    flux = f'''from(bucket: "{bucket}") |> range(start: -3h)
+      |> filter(fn: (r) => r._measurement == "coverage" and r.zone == "{zone}"
+                           and r._field != "dark_json")
+      |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+      |> group() |> sort(columns: ["_time"])'''
+    return [rec.values for t in influx.query_api().query(flux) for rec in t.records]
+
+
+def coverage_at(rows: list[dict], epoch_s: int) -> dict | None:
+    """The figures in force at `epoch_s`: the newest row not after it."""
+    before = [r for r in rows if r["_time"].timestamp() <= epoch_s]
+    return before[-1] if before else None
+
+
+async def _read_to_end(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not tps:
+            await consumer.topics()  # metadata not loaded yet
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[tuple[bytes | None, bytes]] = []
+        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                out.extend((r.key, r.value) for r in records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+def read_to_end(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every record of `topic` up to its end offsets now, per partition in order."""
+    return asyncio.run(_read_to_end(bootstrap, topic))
+
+
+def readings_in_kafka(bootstrap: str, topic: str, zone: str) -> Counter[tuple[str, int]]:
+    """How often each reading of `zone` went through `zw.readings` (ticks left out)."""
+    seen: Counter[tuple[str, int]] = Counter()
+    for key, value in read_to_end(bootstrap, topic):
+        if key == TICK_KEY:
+            continue
+        for r in ReadingBatch.model_validate_json(value).readings:
+            if r.zone == zone:
+                seen[(r.point, int(r.ts.timestamp()))] += 1
+    return seen
+
+
+@dataclass
+class AlertAudit:
+    """What `zw.alerts` says, checked against what the test knows about its points."""
+
+    changes: int = 0
+    ids: int = 0
+    republished: int = 0
+    """The same (id, status) published again: at-least-once, receivers de-duplicate on it."""
+    raised_twice: list[str] = field(default_factory=list)
+    """Ids opened more than once, reopened after resolving, or a second id for one incident."""
+    gaps: list[dict] = field(default_factory=list)
+    """Final state of each data_gap of a point that kept reporting, opened before its end."""
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def gaps_left_open(self) -> list[dict]:
+        return [g for g in self.gaps if g["status"] != "resolved"]
+
+
+def audit_alerts(records: list[tuple[bytes | None, bytes]], last_ts: dict[str, int],
+                 silenced: set[str] = frozenset()) -> AlertAudit:
+    """`last_ts`: each point's last published second. A data_gap whose incident starts at
+    or after it is the stream's own end, not a false gap; silenced points are left out."""
+    alerts = [json.loads(v) for _, v in records]
+    history: dict[str, list[dict]] = defaultdict(list)
+    incidents: dict[tuple, set[str]] = defaultdict(set)
+    for a in alerts:
+        history[a["id"]].append(a)
+        incidents[(a["kind"], a.get("subject"), a.get("since"))].add(a["id"])
+    audit = AlertAudit(changes=len(alerts), ids=len(history),
+                       by_kind=dict(Counter(a["kind"] for a in alerts)))
+    twice: set[str] = set()
+    for aid, changes in history.items():
+        statuses = [c["status"] for c in changes]
+        audit.republished += len(statuses) - len(set(statuses))
+        if statuses.count("open") > 1 or ("resolved" in statuses and
+                                           "open" in statuses[statuses.index("resolved"):]):
+            twice.add(aid)
+    twice.update(i for ids in incidents.values() if len(ids) > 1 for i in ids)
+    audit.raised_twice = sorted(twice)
+    for aid, changes in history.items():
+        first, last = changes[0], changes[-1]
+        point = first.get("point")
+        if first["kind"] != "data_gap" or point not in last_ts or point in silenced:
+            continue
+        since = first.get("since")
+        if since is not None and _epoch(since) >= last_ts[point]:
+            continue  # the stream stopped: a true gap after its last reading
+        audit.gaps.append({"id": aid, "point": point, "since": since,
+                           "status": last["status"], "opened_at": first.get("opened_at")})
+    return audit
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+@dataclass
+class Figures:
+    """One run's figures, as the issue asks for them per fault."""
+
+    case: str
+    published: int
+    stored: int
+    missing: int
+    unexpected: int
+    duplicated: int
+    """Rows beyond one per (point, second) in InfluxDB."""
+    redelivered: int
+    """Readings that went through zw.readings more than once (absorbed by storage)."""
+    alerts_raised_twice: int
+    alert_changes: int
+    republished_changes: int
+    gaps_raised: int
+    """data_gap alerts for points that kept reporting (opened and resolved, or left open)."""
+    gaps_left_open: int
+    coverage: float | None
+    publisher_lag_s: float
+    catch_up_s: float
+    notes: str = ""
+
+    def line(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+
+def wait_for_stored(influx: InfluxDBClient, bucket: str, zone: str, want: int,
+                    procs: list[ZwProcess], timeout: float = 240,
+                    stalled_after: float = 90) -> float:
+    """Wait until InfluxDB holds `want` readings of the zone, printing progress; fail when
+    nothing moves for `stalled_after` s or after `timeout`. Returns the seconds it took."""
+    t0 = time.monotonic()
+    last, moved, shown = -1, t0, 0.0
+    while True:
+        for proc in procs:
+            proc.assert_alive()
+        have = stored_count(influx, bucket, zone)
+        now = time.monotonic()
+        if have >= want:
+            return now - t0
+        if have != last:
+            last, moved = have, now
+        if now - shown >= 5:
+            print(f"  catching up: {have:,}/{want:,} stored ({now - t0:.0f} s)", flush=True)
+            shown = now
+        assert now - moved < stalled_after and now - t0 < timeout, (
+            f"storage stuck at {have:,}/{want:,} after {now - t0:.0f} s")
+        time.sleep(2)
