@@ -7,12 +7,11 @@ readings, exactly as when each reading was keyed by its point.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from ingest.decode import Record
 from schemas import ReadingBatch
-from zonewatch.topics import partition_of
+from zonewatch.topics import by_partition
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +32,11 @@ def group(records: list[Record], readings_topic: str, partitions: int,
     """Readings become one record per partition (in arrival order inside it; more than one
     when they would pass `max_bytes`); every other record (events, acks, dead letters) goes
     on as it is, keyed as before."""
-    by_partition: dict[int, list[bytes]] = defaultdict(list)
-    out: list[Outgoing] = []
-    for r in records:
-        if r.topic == readings_topic:
-            by_partition[partition_of(r.key, partitions)].append(r.value)
-        else:
-            out.append(Outgoing(r, None, 1))
-    for partition, values in sorted(by_partition.items()):
-        for chunk in _chunks(values, max_bytes):
+    out = [Outgoing(r, None, 1) for r in records if r.topic != readings_topic]
+    readings = by_partition([r for r in records if r.topic == readings_topic],
+                            lambda r: r.key, partitions)
+    for partition, group_ in sorted(readings.items()):
+        for chunk in _chunks([r.value for r in group_], max_bytes):
             record = Record(readings_topic, b"", ReadingBatch.join(chunk))
             out.append(Outgoing(record, partition, len(chunk)))
     return out

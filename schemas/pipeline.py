@@ -59,3 +59,26 @@ class AlertSignal(BaseModel):
     by: str | None = None
     alert_id: str | None = None
     detail: dict[str, str | float | None] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> bytes:
+        """`kind:subject`: the alert-book entry, and the partition, this signal belongs to."""
+        return f"{self.kind}:{self.subject}".encode()
+
+
+class StatusBatch(BaseModel):
+    """One `zw.point-status` record: the status changes of one pass bound for one partition
+    (by zone), so a pass that moves thousands of points costs a few records, not thousands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    changes: list[PointStatusChange] = Field(min_length=1)
+
+
+class SignalBatch(BaseModel):
+    """One `zw.alert-signals` record: signals of one pass bound for one partition (by
+    `AlertSignal.key`), in the order they were said."""
+
+    model_config = ConfigDict(frozen=True)
+
+    signals: list[AlertSignal] = Field(min_length=1)

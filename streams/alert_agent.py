@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from alerts.deliver import DeliveryMetrics, Notifier, Outcome, RetryPolicy
 from alerts.notify_log import NotifyState
 from schemas import Alert, AlertKind
-from schemas.pipeline import AlertSignal
+from schemas.pipeline import SignalBatch
 from streams.alerting import apply_signal
 from streams.context import WorkerContext
 from streams.maintenance import MaintenanceBook
@@ -91,15 +91,20 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
         async for event in stream.events():  # iterate first, then wait (see readings.py)
             await ctx.ready.wait()
             try:
-                sig = AlertSignal.model_validate_json(event.value)
-                change = apply_signal(book.get(event.key), sig, ctx.registry)
-            except Exception:  # a bug for one signal must not wedge every alert behind it
-                log.exception("alert signal %s not applied", event.key)
+                signals = SignalBatch.model_validate_json(event.value).signals
+            except ValidationError as e:
+                log.warning("bad record on %s: %s", event.message.tp, e)
                 continue
-            if change is not None:
-                book[event.key] = change.entry()
-                await topics.alerts.send(key=change.key.encode(),
-                                         value=change.alert.model_dump_json().encode())
+            for sig in signals:
+                try:
+                    change = apply_signal(book.get(sig.key), sig, ctx.registry)
+                except Exception:  # a bug for one signal must not wedge every alert behind it
+                    log.exception("alert signal %s not applied", sig.key)
+                    continue
+                if change is not None:
+                    book[sig.key] = change.entry()
+                    await topics.alerts.send(key=change.key.encode(),
+                                             value=change.alert.model_dump_json().encode())
 
     async def notify_subject(key: bytes, alerts: list[Alert]) -> None:
         assert delivery.notifier is not None

@@ -60,7 +60,7 @@ def create_app(settings: StreamSettings,
     )
     ctx = WorkerContext(settings, rules_of(settings))
     topics = StreamTopics.declare(app, settings)
-    emit = Emitter(topics)
+    emit = Emitter(topics, settings.readings_partitions)
     writer = InfluxWriter(settings.influx, settings.write_retry_max_s,
                           stopping=lambda: bool(app.should_stop))
     points = app.Table("points", partitions=settings.readings_partitions, key_type=bytes,

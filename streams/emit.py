@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from schemas import DeadLetter, MaintenanceWindow
-from schemas.pipeline import AlertSignal, PointStatusChange
+from schemas.pipeline import AlertSignal, PointStatusChange, SignalBatch, StatusBatch
 from streams.points import Outputs
 from streams.topics import StreamTopics
+from zonewatch.topics import by_partition
 
 
 class Emitter:
-    def __init__(self, topics: StreamTopics) -> None:
+    """Status changes and signals go out as one batch record per partition: Faust's cost
+    per record is paid once for a whole pass over points, however many it moved."""
+
+    def __init__(self, topics: StreamTopics, partitions: int) -> None:
         self.topics = topics
+        self.partitions = partitions
 
     async def dead_letters(self, letters: list[DeadLetter]) -> None:
         for letter in letters:
             await self.topics.deadletter.send(key=letter.topic.encode(),
                                               value=letter.model_dump_json().encode())
 
-    async def status(self, change: PointStatusChange) -> None:
-        await self.topics.point_status.send(key=change.zone.encode(),
-                                            value=change.model_dump_json().encode())
+    async def statuses(self, changes: Sequence[PointStatusChange]) -> None:
+        """To the partition of their zone, so one worker sees its whole zone."""
+        for partition, group in by_partition(changes, lambda c: c.zone.encode(),
+                                             self.partitions).items():
+            await self.topics.point_status.send(
+                partition=partition, value=StatusBatch(changes=group).model_dump_json().encode())
+
+    async def signals(self, signals: Sequence[AlertSignal]) -> None:
+        """To the partition of kind:subject, so one alert-book entry only ever sees its own
+        signals, in the order they were said."""
+        for partition, group in by_partition(signals, lambda s: s.key,
+                                             self.partitions).items():
+            await self.topics.alert_signals.send(
+                partition=partition, value=SignalBatch(signals=group).model_dump_json().encode())
 
     async def signal(self, sig: AlertSignal) -> None:
-        """Keyed by kind:subject, so one alert-book entry only ever sees its own signals."""
-        await self.topics.alert_signals.send(key=f"{sig.kind}:{sig.subject}".encode(),
-                                             value=sig.model_dump_json().encode())
+        await self.signals([sig])
 
     async def maintenance(self, window_id: str, window: MaintenanceWindow | None) -> None:
         """Declare a window (None: withdraw it, a tombstone); returns once Kafka has it:
@@ -34,7 +50,5 @@ class Emitter:
         await sent
 
     async def outputs(self, out: Outputs) -> None:
-        for change in out.changes:
-            await self.status(change)
-        for sig in out.signals:
-            await self.signal(sig)
+        await self.statuses(out.changes)
+        await self.signals(out.signals)

@@ -12,7 +12,7 @@ import faust
 from pydantic import ValidationError
 
 from schemas import AlertKind, SafetyEvent
-from schemas.pipeline import PointStatusChange
+from schemas.pipeline import StatusBatch
 from streams.context import WorkerContext
 from streams.coverage import ZoneCoverage
 from streams.emit import Emitter
@@ -48,7 +48,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
             await ctx.ready.wait()
             try:
                 if event.message.topic == settings.topics.point_status:
-                    apply_status(statuses, PointStatusChange.model_validate_json(event.value))
+                    for change in StatusBatch.model_validate_json(event.value).changes:
+                        apply_status(statuses, change)
                 else:
                     apply_event(beats, assessments, hazards,
                                 SafetyEvent.model_validate_json(event.value))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -13,6 +14,7 @@ from aiokafka.partitioner import murmur2
 from zonewatch.settings import CommonSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _REGISTRY_CONFIG = {"cleanup.policy": "compact", "max.message.bytes": str(32 * 1024 * 1024)}
 _COMPACT = {"cleanup.policy": "compact"}
@@ -22,6 +24,15 @@ def partition_of(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner (murmur2), as the producers that key by point or zone use:
     ingest batches readings by it, the worker finds which points it owns by it."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def by_partition(items: Iterable[T], key_of: Callable[[T], bytes],
+                 partitions: int) -> dict[int, list[T]]:
+    """Items grouped by the partition of their key, each group in the items' order."""
+    groups: dict[int, list[T]] = {}
+    for item in items:
+        groups.setdefault(partition_of(key_of(item), partitions), []).append(item)
+    return groups
 
 
 def topic_specs(settings: CommonSettings) -> list[NewTopic]:

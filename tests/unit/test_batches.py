@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ingest.batches import group
 from ingest.decode import Record
 from schemas import ReadingBatch
-from zonewatch.topics import partition_of
+from zonewatch.topics import by_partition, partition_of
 
 TOPIC = "zw.readings"
 
@@ -49,3 +49,13 @@ def test_other_records_pass_unchanged_with_their_keys() -> None:
     assert [(o.record, o.partition, o.messages) for o in passed] == [
         (event, None, 1), (letter, None, 1)]
     assert sum(o.messages for o in out if o.record.topic == TOPIC) == 1
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), max_size=60), st.integers(1, 12))
+def test_by_partition_keeps_every_item_once_in_order(keys: list[str], partitions: int) -> None:
+    items = list(enumerate(keys))
+    groups = by_partition(items, lambda item: item[1].encode(), partitions)
+    assert sorted(i for g in groups.values() for i in g) == items
+    for partition, group_ in groups.items():
+        assert [i for i, _ in group_] == sorted(i for i, _ in group_)
+        assert {partition_of(k.encode(), partitions) for _, k in group_} == {partition}
