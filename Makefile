@@ -36,5 +36,8 @@ test-fast: install
 lint: install
 	@$(VENV)/bin/ruff check .
 
+bench: services
+	@eval "$$($(SERVICES) env)" && $(PY) -m bench
+
 down:
 	@$(SERVICES) down
