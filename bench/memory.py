@@ -2,12 +2,13 @@
 
     python -m bench.memory [--points 100000 1000000]
 
-Each size runs in a fresh process that builds what a worker holds for its points — the
-registry and its index, the `points` table's records (a dict, as Faust's memory store keeps
-them), the deadline index — through the worker's own code (`PointTracker.apply`, `flush`,
-`sweep`), one reading per point, and reports the growth of its resident set over the points.
-Faust, Kafka clients and the web server are a fixed cost, not a per-point one, so they are
-left out; `bench.latency` prints a whole worker's RSS at 100k beside it.
+Each size runs in a fresh process that builds what a worker holds for its points: the
+registry (parsed from its JSON, as the registry feed does) and its index, the `points`
+table's records (a dict, as Faust's memory store keeps them), the deadline index. It goes
+through the worker's own code (`PointTracker.apply`, `flush`, `sweep`), one reading per
+point, and reports the growth of its resident set over the points. Faust, Kafka clients and
+the web server are a fixed cost, not a per-point one, so they are left out; `bench.latency`
+prints a whole worker's RSS at 100k beside it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench.harness import rss_bytes, say
 from bench.registry_gen import synthetic_registry
@@ -27,16 +31,18 @@ from bench.registry_gen import synthetic_registry
 BATCH = 5_000
 
 
-def one(points: int) -> dict[str, float]:
-    from schemas import ReadingEvent
+def one(points: int, registry_json: str) -> dict[str, float]:
+    from schemas import ReadingEvent, Registry
     from streams.app import rules_of
     from streams.config import StreamSettings
     from streams.context import WorkerContext
     from streams.points import PointTracker
 
+    raw = Path(registry_json).read_bytes()
     gc.collect()
     base = rss_bytes(os.getpid())
-    registry = synthetic_registry(points, gap_threshold_s=86_400)
+    registry = Registry.model_validate_json(raw)  # as the worker's registry feed does
+    del raw
     settings = StreamSettings()
     ctx = WorkerContext(settings, rules_of(settings))
     ctx.use_registry(registry)
@@ -44,7 +50,7 @@ def one(points: int) -> dict[str, float]:
     _ = ctx.index.point_partition if ctx.index else None
     gc.collect()
     with_registry = rss_bytes(os.getpid())
-    table: dict[bytes, dict] = {}
+    table: dict[bytes, str] = {}
     tracker = PointTracker(ctx, table)
     now = time.time()
     ctx.watermarks = {p: now for p in ctx.assigned}
@@ -62,33 +68,56 @@ def one(points: int) -> dict[str, float]:
     gc.collect()
     after = rss_bytes(os.getpid())
     assert len(table) == points and len(tracker.index) == points
-    return {"points": points, "registry_bytes_per_point": (with_registry - base) / points,
-            "state_bytes_per_point": (after - with_registry) / points,
-            "bytes_per_point": (after - base) / points, "apply_s": apply_s}
+    return {"points": points, "registry_rss": (with_registry - base) / points,
+            "state_rss": (after - with_registry) / points, "rss": (after - base) / points,
+            "apply_s": apply_s}
+
+
+def registry_live(points: int, registry_json: str) -> dict[str, float]:
+    """The registry's live Python objects per point (tracemalloc; its own traces take memory,
+    so this runs in a process of its own)."""
+    from schemas import Registry
+
+    raw = Path(registry_json).read_bytes()
+    tracemalloc.start()
+    registry = Registry.model_validate_json(raw)
+    gc.collect()
+    live = tracemalloc.get_traced_memory()[0]
+    assert len(registry.points) == points
+    return {"registry_live": live / points}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--live", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(one(args.one)))
+    if args.one or args.live:
+        n, path = args.one or args.live
+        print(json.dumps((one if args.one else registry_live)(int(n), path)))
         return
     say("memory: worker state per tracked point (registry + points table + deadline index)")
     rows = []
     for n in args.points:
         say(f"  building {n:,} points in a fresh process …")
-        out = subprocess.run([sys.executable, "-m", "bench.memory", "--one", str(n)],
-                             capture_output=True, text=True, check=True)
-        rows.append(json.loads(out.stdout))
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            f.write(synthetic_registry(n, gap_threshold_s=86_400).model_dump_json().encode())
+            f.flush()
+            row = {}
+            for mode in ("--one", "--live"):
+                out = subprocess.run([sys.executable, "-m", "bench.memory", mode, str(n),
+                                      f.name], capture_output=True, text=True, check=True)
+                row.update(json.loads(out.stdout))
+        rows.append(row)
     say("")
-    say(f"{'points':>10}{'registry B/pt':>15}{'state B/pt':>12}{'total B/pt':>12}"
+    say("bytes per point: growth of the resident set (RSS, what the OS sees) for the registry,")
+    say("for the point state, in all; and the registry's live Python objects (tracemalloc)")
+    say(f"{'points':>10}{'registry':>10}{'state':>8}{'total':>8}{'registry live':>15}"
         f"{'apply s':>9}")
     for r in rows:
-        say(f"{r['points']:>10,}{r['registry_bytes_per_point']:>15,.0f}"
-            f"{r['state_bytes_per_point']:>12,.0f}{r['bytes_per_point']:>12,.0f}"
-            f"{r['apply_s']:>9.1f}")
+        say(f"{r['points']:>10,}{r['registry_rss']:>10,.0f}{r['state_rss']:>8,.0f}"
+            f"{r['rss']:>8,.0f}{r['registry_live']:>15,.0f}{r['apply_s']:>9.1f}")
     say("target: ≤ 1,024 B per tracked point")
 
 

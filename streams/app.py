@@ -64,7 +64,7 @@ def create_app(settings: StreamSettings,
     writer = InfluxWriter(settings.influx, settings.write_retry_max_s,
                           stopping=lambda: bool(app.should_stop))
     points = app.Table("points", partitions=settings.readings_partitions, key_type=bytes,
-                       use_partitioner=True)
+                       value_type=str, use_partitioner=True)
     tracker = PointTracker(ctx, points)
     alert_settings = AlertSettings()
     maintenance = MaintenanceBook(lambda: ctx.registry if ctx.index is not None else None)

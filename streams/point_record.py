@@ -7,6 +7,7 @@ re-reads the changelog says nothing twice.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,6 +57,15 @@ class PointRecord:
         if self.stuck:
             out["u"] = sorted(self.stuck)
         return out
+
+    def to_json(self) -> str:
+        """What the `points` table holds: compact JSON text, about 200 bytes in memory, where
+        the dict it comes from takes about 700 (a million points' worth is the difference)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> PointRecord:
+        return cls.from_dict(json.loads(text) if text else None)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> PointRecord:

@@ -40,8 +40,8 @@ class PointTracker:
     seconds older, and a signal said twice, which the alert book absorbs.
     """
 
-    def __init__(self, ctx: WorkerContext, table: MutableMapping[bytes, dict]) -> None:
-        """`table` is keyed by the point id's bytes, as the readings topic is."""
+    def __init__(self, ctx: WorkerContext, table: MutableMapping[bytes, str]) -> None:
+        """`table` maps a point id's bytes to its record (`PointRecord.to_json`)."""
         self._ctx = ctx
         self._table = table
         self.index = GapIndex()
@@ -52,13 +52,13 @@ class PointTracker:
 
     def _get(self, pid: str) -> PointRecord:
         rec = self._dirty.get(pid)
-        return rec if rec is not None else PointRecord.from_dict(self._table.get(pid.encode()))
+        return rec if rec is not None else PointRecord.from_json(self._table.get(pid.encode()))
 
     def flush(self) -> int:
         """Write the changed records to the table; returns how many."""
         dirty, self._dirty = self._dirty, {}
         for pid, rec in dirty.items():
-            self._table[pid.encode()] = rec.to_dict()
+            self._table[pid.encode()] = rec.to_json()
         return len(dirty)
 
     def apply(self, readings: Iterable[ReadingEvent]) -> Outputs:
@@ -105,7 +105,7 @@ class PointTracker:
         point = self._ctx.registry.point_by_id[pid]
         if j.signals or j.status_changed:
             self._dirty.pop(pid, None)
-            self._table[pid.encode()] = j.record.to_dict()
+            self._table[pid.encode()] = j.record.to_json()
         else:
             self._dirty[pid] = j.record
         if pid not in self._judged:

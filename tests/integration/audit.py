@@ -73,15 +73,20 @@ async def _read_to_end(bootstrap: str, topic: str) -> list[tuple[bytes | None, b
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not tps:
-            await consumer.topics()  # metadata not loaded yet
-            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions: set[int] | None = None
+        for _ in range(50):  # the topic's metadata may take a moment to arrive
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions:
+                break
+            await asyncio.sleep(0.2)
+        assert partitions, f"no partitions for {topic}"
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         out: list[tuple[bytes | None, bytes]] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 out.extend((r.key, r.value) for r in records)
         return out
@@ -134,7 +139,8 @@ def audit_alerts(records: list[tuple[bytes | None, bytes]], last_ts: dict[str, i
     incidents: dict[tuple, set[str]] = defaultdict(set)
     for a in alerts:
         history[a["id"]].append(a)
-        incidents[(a["kind"], a.get("subject"), a.get("since"))].add(a["id"])
+        if a.get("since") is not None:  # zone-level alerts carry no incident start
+            incidents[(a["kind"], a.get("subject"), a["since"])].add(a["id"])
     audit = AlertAudit(changes=len(alerts), ids=len(history),
                        by_kind=dict(Counter(a["kind"] for a in alerts)))
     twice: set[str] = set()

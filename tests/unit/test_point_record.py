@@ -65,3 +65,17 @@ def test_maintenance_is_not_a_gap_and_fault_run_is_invalid_data() -> None:
 def test_record_round_trips_through_its_dict() -> None:
     j = judge(fed((T0, 80.0, "N")), POINT, T0 + POINT.threshold_s + 1)
     assert PointRecord.from_dict(j.record.to_dict()) == j.record
+
+
+def test_record_bytes_round_trip_and_stay_small() -> None:
+    """The `points` table holds records as bytes; a million of them must stay small."""
+    now = 1_795_000_000.0
+    rec = judge(PointRecord(), POINT, None).record
+    values = {f: 12.5 for f in POINT.factors}
+    for t in (0.0, 60.0, 120.0):
+        state = apply_reading(rec.state, now + t, values, {}, POINT)
+        rec = judge(PointRecord(state, rec.published, rec.gap_open), POINT, now + t + 1).record
+    raw = rec.to_json()
+    assert PointRecord.from_json(raw) == rec
+    assert PointRecord.from_json(None) == PointRecord()
+    assert len(raw) < 200
