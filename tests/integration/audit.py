@@ -113,27 +113,31 @@ def readings_in_kafka(bootstrap: str, topic: str, zone: str) -> Counter[tuple[st
 
 @dataclass
 class AlertAudit:
-    """What `zw.alerts` says, checked against what the test knows about its points."""
+    """What `zw.alerts` says, checked against the points the test knows."""
 
     changes: int = 0
-    ids: int = 0
     republished: int = 0
     """The same (id, status) published again: at-least-once, receivers de-duplicate on it."""
     raised_twice: list[str] = field(default_factory=list)
-    """Ids opened more than once, reopened after resolving, or a second id for one incident."""
+    """Ids opened more than once or reopened after resolving, and incidents (kind, subject,
+    start) that got more than one id."""
+    startup_gaps: list[dict] = field(default_factory=list)
+    """data_gap of a point before its first reading was in (SPEC: never reported = offline)."""
     gaps: list[dict] = field(default_factory=list)
-    """Final state of each data_gap of a point that kept reporting, opened before its end."""
+    """data_gap of a reporting point after it had reported: false while it keeps reporting."""
+    silenced_gaps: list[dict] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
 
     @property
-    def gaps_left_open(self) -> list[dict]:
-        return [g for g in self.gaps if g["status"] != "resolved"]
+    def open_gaps(self) -> list[dict]:
+        """data_gap not resolved, of points that report."""
+        return [g for g in [*self.startup_gaps, *self.gaps] if g["status"] != "resolved"]
 
 
-def audit_alerts(records: list[tuple[bytes | None, bytes]], last_ts: dict[str, int],
+def audit_alerts(records: list[tuple[bytes | None, bytes]], points: set[str],
                  silenced: set[str] = frozenset()) -> AlertAudit:
-    """`last_ts`: each point's last published second. A data_gap whose incident starts at
-    or after it is the stream's own end, not a false gap; silenced points are left out."""
+    """Every change on `zw.alerts`, in order per subject; `points` are the test's own,
+    `silenced` those it stopped on purpose."""
     alerts = [json.loads(v) for _, v in records]
     history: dict[str, list[dict]] = defaultdict(list)
     incidents: dict[tuple, set[str]] = defaultdict(set)
@@ -141,34 +145,28 @@ def audit_alerts(records: list[tuple[bytes | None, bytes]], last_ts: dict[str, i
         history[a["id"]].append(a)
         if a.get("since") is not None:  # zone-level alerts carry no incident start
             incidents[(a["kind"], a.get("subject"), a["since"])].add(a["id"])
-    audit = AlertAudit(changes=len(alerts), ids=len(history),
-                       by_kind=dict(Counter(a["kind"] for a in alerts)))
+    audit = AlertAudit(changes=len(alerts), by_kind=dict(Counter(a["kind"] for a in alerts)))
     twice: set[str] = set()
     for aid, changes in history.items():
         statuses = [c["status"] for c in changes]
         audit.republished += len(statuses) - len(set(statuses))
-        if statuses.count("open") > 1 or ("resolved" in statuses and
-                                           "open" in statuses[statuses.index("resolved"):]):
+        resolved = statuses.index("resolved") if "resolved" in statuses else len(statuses)
+        if statuses.count("open") > 1 or "open" in statuses[resolved:]:
             twice.add(aid)
+        first, last = changes[0], changes[-1]
+        if first["kind"] != "data_gap" or first.get("point") not in points:
+            continue
+        gap = {"id": aid, "point": first["point"], "since": first.get("since"),
+               "status": last["status"], "opened_at": first.get("opened_at")}
+        if first["point"] in silenced:
+            audit.silenced_gaps.append(gap)
+        elif gap["since"] is None:
+            audit.startup_gaps.append(gap)
+        else:
+            audit.gaps.append(gap)
     twice.update(i for ids in incidents.values() if len(ids) > 1 for i in ids)
     audit.raised_twice = sorted(twice)
-    for aid, changes in history.items():
-        first, last = changes[0], changes[-1]
-        point = first.get("point")
-        if first["kind"] != "data_gap" or point not in last_ts or point in silenced:
-            continue
-        since = first.get("since")
-        if since is not None and _epoch(since) >= last_ts[point]:
-            continue  # the stream stopped: a true gap after its last reading
-        audit.gaps.append({"id": aid, "point": point, "since": since,
-                           "status": last["status"], "opened_at": first.get("opened_at")})
     return audit
-
-
-def _epoch(iso: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).timestamp()
 
 
 @dataclass
@@ -177,6 +175,9 @@ class Figures:
 
     case: str
     published: int
+    """Readings the broker acknowledged, slow parts included."""
+    fast: int
+    """Of those, published at one reading per point per second, around the fault."""
     stored: int
     missing: int
     unexpected: int
@@ -187,12 +188,17 @@ class Figures:
     alerts_raised_twice: int
     alert_changes: int
     republished_changes: int
+    startup_gaps: int
+    """data_gap of points not yet heard of when the workers first judged (all resolved)."""
     gaps_raised: int
-    """data_gap alerts for points that kept reporting (opened and resolved, or left open)."""
+    """data_gap of points that kept reporting, raised after their first reading."""
     gaps_left_open: int
     coverage: float | None
     publisher_lag_s: float
     catch_up_s: float
+    """From the stream's stop until InfluxDB had every reading."""
+    settle_s: float = 0.0
+    """From the end of the fast part until everything was stored and judged right again."""
     notes: str = ""
 
     def line(self) -> str:

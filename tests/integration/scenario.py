@@ -1,10 +1,17 @@
-"""One fault or scale-out run: a zone of its own, ingest and workers, a steady stream, and
-the audit at the end. The tests only say what happens in between."""
+"""One fault or scale-out run on the local services: a zone of its own, workers and ingest,
+a steady stream, and the audit at the end. The tests only say what happens in between.
+
+The stream is slow (every point every `SLOW_EVERY_S`) while the pipeline starts and while it
+catches up afterwards, and fast (every point every second: 2,000 readings/s) around the fault.
+The alerts and coverage are judged while every point still reports: once the stream stops,
+every point truly goes silent and its gap is real.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +19,14 @@ from pathlib import Path
 from influxdb_client import InfluxDBClient
 
 from tests.integration.audit import (
+    AlertAudit,
     Figures,
     audit_alerts,
-    coverage_at,
     coverage_rows,
     read_to_end,
     readings_in_kafka,
     scrape,
+    stored_count,
     stored_readings,
     wait_for_stored,
 )
@@ -27,8 +35,10 @@ from tests.integration.helpers import ingest_ready, kafka_bootstrap, own_zone
 from tests.integration.procs import ZwProcess, free_port, wait_until
 from tests.integration.steady import SteadyStream, point_ids, write_zone_registry
 
+SLOW_EVERY_S = 3
 WORKER_ENV = {
-    "ZW_ZONE_INTERVAL_S": "1",  # coverage follows within a second
+    "ZW_ZONE_INTERVAL_S": "1",  # coverage follows within a second …
+    "ZW_COVERAGE_WRITE_S": "5",  # … and is written often enough to see that it holds
     "ZW_WRITE_RETRY_MAX_S": "5",  # an InfluxDB back from a restart is written to soon
 }
 
@@ -50,6 +60,14 @@ def restart(service: str) -> float:
     return time.monotonic() - t0
 
 
+def healthy(port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            return b'"ok"' in r.read()
+    except OSError:
+        return False
+
+
 @dataclass
 class Scenario:
     zw_env: dict[str, str]
@@ -57,13 +75,17 @@ class Scenario:
     influx: InfluxDBClient
     tmp_path: Path
     units: int = 500
-    gap_threshold_s: int = 6
-    ingests: list[ZwProcess] = field(default_factory=list)
+    gap_threshold_s: int = 8
+    ingests: dict[str, ZwProcess] = field(default_factory=dict)
     workers: dict[str, ZwProcess] = field(default_factory=dict)
     ports: dict[str, str] = field(default_factory=dict)
     stream: SteadyStream | None = None
+    silenced: set[str] = field(default_factory=set)
+    fast: tuple[int, int] = (0, 0)
+    """Readings published before and after the fast part."""
+    settle_s: float = 0.0
     details: dict = field(default_factory=dict)
-    """What `finish` found wrong, first few of each, for the assertion messages."""
+    """What was found wrong, first few of each, for the assertion messages."""
 
     @property
     def zone(self) -> str:
@@ -83,15 +105,6 @@ class Scenario:
         loader = self.spawn("registry-load", "registry", "load", str(path))
         assert loader.proc is not None and loader.proc.wait(90) == 0, loader.log_tail()
 
-    def start_ingest(self, name: str = "ingest", **env: str) -> ZwProcess:
-        port = env.setdefault("ZW_METRICS_PORT", self.zw_env["ZW_METRICS_PORT"])
-        ingest = self.spawn(name, "ingest", **env)
-        wait_until(lambda: ingest_ready(port) or ingest.assert_alive(), timeout=60,
-                   what=f"{name} to subscribe")
-        self.ingests.append(ingest)
-        self.ports[name] = port
-        return ingest
-
     def start_worker(self, name: str, port: str | None = None, **env: str) -> ZwProcess:
         """A worker with its own web port and data folder (`port`: reuse a stopped one's)."""
         port = port or str(free_port())
@@ -102,34 +115,37 @@ class Scenario:
         self.ports[name] = port
         return worker
 
-    def forwarded(self, name: str = "ingest") -> float:
+    def wait_healthy(self, names: list[str], timeout: float = 120) -> None:
+        wait_until(lambda: self.alive() or all(healthy(self.ports[n]) for n in names),
+                   timeout=timeout, what=f"{', '.join(names)} to read the registry")
+
+    def start_ingest(self, name: str = "ingest", **env: str) -> ZwProcess:
+        port = env.setdefault("ZW_METRICS_PORT", self.zw_env["ZW_METRICS_PORT"])
+        ingest = self.spawn(name, "ingest", **env)
+        wait_until(lambda: ingest_ready(port) or ingest.assert_alive(), timeout=60,
+                   what=f"{name} to subscribe")
+        self.ingests[name] = ingest
+        self.ports[name] = port
+        return ingest
+
+    def forwarded(self, name: str) -> float:
         """Readings an ingest has handed to Kafka (and acknowledged to MQTT)."""
         topic = self.zw_env["ZW_TOPIC_READINGS"]
         return scrape(self.ports[name], "zw_ingest_messages_forwarded_total",
                       f'topic="{topic}"') or 0.0
 
     def start_stream(self) -> SteadyStream:
-        """Start publishing and wait until two full rounds are in Kafka: workers started after
-        that find every point reported before their first watermark."""
-        self.stream = SteadyStream(self.zw_env["ZW_MQTT_URL"], self.zone, self.points).start()
-        want = 2 * len(self.points)
-        wait_until(lambda: sum(self.forwarded(n) for n in self.ports if n.startswith("ingest"))
-                   >= want, timeout=60, what="the first rounds to reach Kafka")
-        return self.stream
+        """The slow stream; the workers judge every point missing until its first reading
+        (SPEC: a point that never reported is offline), so these first gaps are expected."""
+        self.stream = SteadyStream(self.zw_env["ZW_MQTT_URL"], self.zone, self.points)
+        self.stream.every_s = SLOW_EVERY_S
+        return self.stream.start()
 
     def alive(self) -> None:
-        for proc in [*self.ingests, *self.workers.values()]:
+        """Fail at once if a process that should run has exited."""
+        for proc in [*self.ingests.values(), *self.workers.values()]:
             if proc.proc is not None and proc.proc.returncode is None:
                 proc.assert_alive()
-
-    def wait_steady(self, timeout: float = 150) -> None:
-        """Until the zone's coverage has been figured at 100 %: every worker has its
-        partitions, the registry and a watermark."""
-        def full() -> bool:
-            self.alive()
-            rows = coverage_rows(self.influx, self.bucket, self.zone)
-            return bool(rows) and rows[-1].get("monitoring_rate") == 1.0
-        wait_until(full, timeout=timeout, interval=1, what="the zone at 100 % coverage")
 
     def stream_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -137,46 +153,96 @@ class Scenario:
             self.alive()
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
+    def run_fast(self, seconds: float, fault: Callable[[], str] | None = None,
+                 after_s: float = 0.0) -> str:
+        """Every point every second for `seconds`, then `fault()`, then `after_s` more;
+        back to the slow stream. Returns the fault's note."""
+        assert self.stream is not None
+        before = self.stream.published
+        self.stream.every_s = 1
+        self.stream_for(seconds)
+        note = fault() if fault else ""
+        self.stream_for(after_s)
+        self.stream.every_s = SLOW_EVERY_S
+        self.fast = (before, self.stream.published)
+        return note
+
     def worker_owning_zone(self) -> str:
         """The worker that figures this zone's coverage (it exports the zone's rate)."""
-        for name in self.workers:
-            if scrape(self.ports[name], "zw_zone_rate", f'zone="{self.zone}"'):
+        for name, proc in self.workers.items():
+            if proc.alive() and scrape(self.ports[name], "zw_zone_rate", f'zone="{self.zone}"'):
                 return name
         raise AssertionError("no worker exports the zone's coverage")
 
-    def finish(self, case: str, silenced: frozenset[str] = frozenset(),
-               notes: str = "") -> Figures:
-        """Stop the stream, wait for storage to catch up, and audit everything."""
+    def alerts(self) -> AlertAudit:
+        records = read_to_end(kafka_bootstrap(self.zw_env), self.zw_env["ZW_TOPIC_ALERTS"])
+        return audit_alerts(records, set(self.points), self.silenced)
+
+    def coverage(self) -> dict | None:
+        rows = coverage_rows(self.influx, self.bucket, self.zone)
+        return rows[-1] if rows else None
+
+    def settle(self, rate: float = 1.0, since_s: int = 0, timeout: float = 300,
+               stalled_after: float = 90) -> AlertAudit:
+        """While the slow stream runs, wait until everything published so far (less the
+        last few seconds) is stored, coverage written after `since_s` (epoch s) is `rate`,
+        and no data_gap is open for a point that reports. Prints progress; returns the
+        alerts then."""
+        assert self.stream is not None
+        t0 = time.monotonic()
+        last, moved, shown = -1, t0, 0.0
+        while True:
+            self.alive()
+            want = self.stream.published - 2 * len(self.points)
+            have = stored_count(self.influx, self.bucket, self.zone)
+            cov = self.coverage()
+            audit = self.alerts()
+            covered = cov is not None and cov.get("monitoring_rate") == rate and \
+                cov["_time"].timestamp() >= since_s
+            self.details.update(open_gaps=audit.open_gaps[:5], coverage=cov)
+            now = time.monotonic()
+            if have >= want and covered and not audit.open_gaps:
+                self.settle_s = now - t0
+                return audit
+            if have != last:
+                last, moved = have, now
+            if now - shown >= 10:
+                print(f"  settling: {have:,}/{want:,} stored, coverage "
+                      f"{cov and cov.get('monitoring_rate')}, {len(audit.open_gaps)} gaps open "
+                      f"({now - t0:.0f} s)", flush=True)
+                shown = now
+            assert now - moved < stalled_after and now - t0 < timeout, (
+                f"did not settle in {now - t0:.0f} s: {have:,}/{want:,} stored; "
+                f"{self.details}")
+            time.sleep(3)
+
+    def finish(self, case: str, judged: AlertAudit, notes: str = "") -> Figures:
+        """Stop the stream, wait until storage has everything, and audit: readings against
+        what the broker acknowledged, every alert ever published for ids raised twice."""
         assert self.stream is not None
         stream = self.stream
         stream.close()
         acked, sent = stream.acked(), stream.sent()
         catch_up = wait_for_stored(self.influx, self.bucket, self.zone, len(acked),
                                    [p for p in self.workers.values() if p.alive()])
-        time.sleep(5)  # the last signals through the alert book, the last zone sweep
         rows = stored_readings(self.influx, self.bucket, self.zone)
         distinct = set(rows)
-        last_ts: dict[str, int] = {}
-        for pid, second in acked:
-            last_ts[pid] = max(second, last_ts.get(pid, 0))
         bootstrap = kafka_bootstrap(self.zw_env)
         in_kafka = readings_in_kafka(bootstrap, self.zw_env["ZW_TOPIC_READINGS"], self.zone)
-        alerts = audit_alerts(read_to_end(bootstrap, self.zw_env["ZW_TOPIC_ALERTS"]),
-                              last_ts, silenced)
-        reporting = [s for p, s in last_ts.items() if p not in silenced]
-        cov = coverage_at(coverage_rows(self.influx, self.bucket, self.zone), min(reporting))
+        final = self.alerts()
         missing = acked - distinct
+        cov = self.details.get("coverage")
         figures = Figures(
-            case=case, published=len(acked), stored=len(distinct), missing=len(missing),
-            unexpected=len(distinct - sent), duplicated=len(rows) - len(distinct),
+            case=case, published=len(acked), fast=self.fast[1] - self.fast[0],
+            stored=len(distinct), missing=len(missing), unexpected=len(distinct - sent),
+            duplicated=len(rows) - len(distinct),
             redelivered=sum(n - 1 for n in in_kafka.values()),
-            alerts_raised_twice=len(alerts.raised_twice), alert_changes=alerts.changes,
-            republished_changes=alerts.republished, gaps_raised=len(alerts.gaps),
-            gaps_left_open=len(alerts.gaps_left_open),
+            alerts_raised_twice=len(final.raised_twice), alert_changes=final.changes,
+            republished_changes=final.republished, startup_gaps=len(judged.startup_gaps),
+            gaps_raised=len(judged.gaps), gaps_left_open=len(judged.open_gaps),
             coverage=None if cov is None else cov.get("monitoring_rate"),
             publisher_lag_s=round(stream.max_lag_s, 2), catch_up_s=round(catch_up, 1),
-            notes=notes)
-        self.details = {"missing": sorted(missing)[:10], "raised_twice": alerts.raised_twice,
-                        "gaps_left_open": alerts.gaps_left_open[:10], "coverage": cov,
-                        "alerts_by_kind": alerts.by_kind, "gaps": alerts.gaps[:10]}
+            settle_s=round(self.settle_s, 1), notes=notes)
+        self.details.update(missing=sorted(missing)[:10], raised_twice=final.raised_twice,
+                            alerts_by_kind=final.by_kind)
         return figures
