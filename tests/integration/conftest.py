@@ -94,6 +94,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The figures fault and scale tests record (`record_property("figures", …)`), together
     at the end of the run, passed or not."""
     lines = [value for reports in terminalreporter.stats.values() for rep in reports
+             if getattr(rep, "when", None) == "call"
              for key, value in getattr(rep, "user_properties", ()) if key == "figures"]
     if lines:
         terminalreporter.write_sep("-", "fault and scale-out figures")

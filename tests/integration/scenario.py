@@ -35,7 +35,7 @@ from tests.integration.helpers import ingest_ready, kafka_bootstrap, own_zone
 from tests.integration.procs import ZwProcess, free_port, wait_until
 from tests.integration.steady import SteadyStream, point_ids, write_zone_registry
 
-SLOW_EVERY_S = 3
+SLOW_EVERY_S = 4
 WORKER_ENV = {
     "ZW_ZONE_INTERVAL_S": "1",  # coverage follows within a second …
     "ZW_COVERAGE_WRITE_S": "5",  # … and is written often enough to see that it holds
@@ -135,11 +135,15 @@ class Scenario:
                       f'topic="{topic}"') or 0.0
 
     def start_stream(self) -> SteadyStream:
-        """The slow stream; the workers judge every point missing until its first reading
-        (SPEC: a point that never reported is offline), so these first gaps are expected."""
+        """The slow stream, until every point's first reading is in Kafka. Workers started
+        after that find few points they have not heard of (SPEC: a point that never reported
+        is offline, so the first judgement raises a gap for each)."""
         self.stream = SteadyStream(self.zw_env["ZW_MQTT_URL"], self.zone, self.points)
         self.stream.every_s = SLOW_EVERY_S
-        return self.stream.start()
+        self.stream.start()
+        wait_until(lambda: sum(self.forwarded(n) for n in self.ingests) >= len(self.points),
+                   timeout=60, what="every point's first reading in Kafka")
+        return self.stream
 
     def alive(self) -> None:
         """Fail at once if a process that should run has exited."""

@@ -43,13 +43,11 @@ def test_fault_during_steady_stream_stores_once_and_alerts_once(
         tmp_path: Path, record_property: Callable) -> None:
     run = Scenario(zw_env, spawn, influx, tmp_path)
     run.load_registry()
-    workers = ["worker-1", "worker-2"] if fault == "worker_sigkill" else ["worker-1"]
-    for name in workers:
-        run.start_worker(name, **SESSION)
-    run.wait_healthy(workers)
     run.start_ingest()
     stream = run.start_stream()
     try:
+        for k in range(2 if fault == "worker_sigkill" else 1):
+            run.start_worker(f"worker-{k + 1}", **SESSION)
         run.settle()  # every point heard of, the zone at 100 %
         note = run.run_fast(STEADY_S, lambda: inject(fault, run), AFTER_S)
         judged = run.settle(since_s=int(time.time()))
