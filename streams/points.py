@@ -133,7 +133,12 @@ class PointTracker:
 
     def _reseed_if_reassigned(self, now: float) -> None:
         """On a new assignment, index every registered point this worker now owns: those with
-        a state by their deadline, those without one (never reported) as due right away."""
+        a state by their deadline; those without one (never reported) one threshold from now.
+
+        A point nobody has heard from is offline at once (coverage counts it so), but its gap
+        is alerted only when it has been silent for its threshold since zonewatch started
+        expecting it: a registry of thousands of new points, or a cold start, raises no storm
+        of alerts for points whose first readings are seconds away."""
         if self._ctx.assigned == self._seeded:
             return
         self.index = GapIndex()
@@ -142,9 +147,9 @@ class PointTracker:
         self._dirty = {p: r for p, r in self._dirty.items() if p in self._owned}
         self.flush()  # what moved to another worker is its now; ours is written before reading
         for pid in sorted(self._owned):
-            rec = self._get(pid)
-            due = deadline(rec.state, registry.point_by_id[pid])
-            self.index.update(pid, due if math.isfinite(due) else now)
+            point = registry.point_by_id[pid]
+            due = deadline(self._get(pid).state, point)
+            self.index.update(pid, due if math.isfinite(due) else now + point.threshold_s)
         self._seeded = self._ctx.assigned
 
     def reset(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -87,6 +88,10 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
              emit: Emitter, metrics: WorkerMetrics) -> None:
     """Add the readings agent and the gap timer to `app`."""
     settings = ctx.settings
+    judging = asyncio.Lock()
+    """The agent and the timer both judge points: each judges and sends what it said as one
+    step, so a point's signals reach Kafka in the order they were said (a raise overtaken
+    by its clear would stay open for good: the book ignores a clear of nothing)."""
 
     @app.agent(emit.topics.readings, name="readings")
     async def store_readings(stream: faust.StreamT[bytes]) -> None:
@@ -113,7 +118,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         refused_lines = {line for line, _ in refused}
         stored = [r for r, line in written if line not in refused_lines]
         metrics.readings_stored.inc(len(stored))
-        await emit.outputs(tracker.apply(stored))
+        async with judging:
+            await emit.outputs(tracker.apply(stored))
         for partition, tick in ticks:
             ts = tick.tick.timestamp()
             ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)
@@ -127,7 +133,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
             return
         ctx.assigned = frozenset(tp.partition for tp in app.assignor.assigned_actives()
                                  if tp.topic == settings.topics.readings)
-        await emit.outputs(tracker.sweep())
+        async with judging:
+            await emit.outputs(tracker.sweep())
         if time.monotonic() >= flush_due[0]:
             tracker.flush()
             flush_due[0] = time.monotonic() + settings.state_flush_s
