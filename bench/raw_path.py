@@ -1,6 +1,7 @@
 """The raw path, the yardstick for the pipeline: paho → Kafka → a plain batched writer.
 
-    python -m bench.raw_path forward TOPIC ZONE,...   MQTT readings to Kafka, bytes untouched
+    python -m bench.raw_path forward TOPIC ZONE,... CLIENT_ID   MQTT readings to Kafka, bytes
+                                                             untouched (persistent session)
     python -m bench.raw_path store TOPIC              Kafka to InfluxDB `reading`, no checks
 
 No validation, no registry, no state, no dead letters, QoS 1 acked by paho on arrival: what
@@ -13,7 +14,6 @@ import asyncio
 import json
 import sys
 import threading
-import time
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
@@ -21,12 +21,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from influxdb_client import WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from zonewatch.mqtt import configure_client
 from zonewatch.settings import CommonSettings, InfluxSettings, MqttSettings
 
 
-async def forward(settings: CommonSettings, topic: str, zones: list[str]) -> None:
+async def forward(settings: CommonSettings, topic: str, zones: list[str], client_id: str) -> None:
     mqtt_settings = MqttSettings()
     pending: list[tuple[bytes, bytes]] = []
     lock = threading.Lock()
@@ -41,11 +43,13 @@ async def forward(settings: CommonSettings, topic: str, zones: list[str]) -> Non
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5,
                                 max_batch_size=256 * 1024)
     await producer.start()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"zw-bench-raw-{time.time_ns()}",
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=MQTTProtocolVersion.MQTTv5)
     configure_client(client, mqtt_settings)
     client.on_message, client.on_connect = on_message, on_connect
-    client.connect(mqtt_settings.host, mqtt_settings.port)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 600  # the broker keeps what arrives while we are away
+    client.connect(mqtt_settings.host, mqtt_settings.port, clean_start=False, properties=props)
     client.loop_start()
     print(json.dumps({"ready": True}), flush=True)
     while True:
@@ -91,7 +95,7 @@ def main() -> None:
     role, topic = sys.argv[1], sys.argv[2]
     settings = CommonSettings()
     if role == "forward":
-        asyncio.run(forward(settings, topic, sys.argv[3].split(",")))
+        asyncio.run(forward(settings, topic, sys.argv[3].split(","), sys.argv[4]))
     else:
         asyncio.run(store(settings, topic))
 
