@@ -177,7 +177,9 @@ class Figures:
     published: int
     """Readings the broker acknowledged, slow parts included."""
     fast: int
-    """Of those, published at one reading per point per second, around the fault."""
+    """Of those, published at one reading per point per second, around the fault …"""
+    fast_rate: int
+    """… at this many per second."""
     stored: int
     missing: int
     unexpected: int

@@ -56,7 +56,7 @@ def test_fault_during_steady_stream_stores_once_and_alerts_once(
         stream.close(timeout=5)
     print(f"\nfigures {figures.line()}")
     record_property("figures", figures.line())
-    assert figures.fast >= 2000 * (STEADY_S + AFTER_S) * 0.9, "not 2,000 readings/s"
+    assert figures.fast_rate >= 1900, "the fast part fell short of 2,000 readings/s"
     assert (figures.missing, figures.unexpected, figures.duplicated) == (0, 0, 0), run.details
     assert figures.alerts_raised_twice == 0, run.details["raised_twice"]
     assert figures.gaps_left_open == 0 and figures.coverage == 1.0, run.details
