@@ -34,9 +34,12 @@ def scrape(port: str | int, metric: str, label: str = "") -> float | None:
     return sum(float(v) for labels, v in samples if label in labels)
 
 
-def stored_count(influx: InfluxDBClient, bucket: str, zone: str) -> int:
-    """Readings of `zone` in InfluxDB (one field's rows): cheap enough to poll."""
-    flux = f'''from(bucket: "{bucket}") |> range(start: -3h)
+def stored_count(influx: InfluxDBClient, bucket: str, zone: str,
+                 before: int | None = None) -> int:
+    """Readings of `zone` in InfluxDB (one field's rows), those stamped before `before`
+    (epoch s) if given: cheap enough to poll."""
+    stop = "" if before is None else f", stop: {before}"
+    flux = f'''from(bucket: "{bucket}") |> range(start: -3h{stop})
       |> filter(fn: (r) => r._measurement == "reading" and r.zone == "{zone}"
                            and r._field == "w01018")
       |> group() |> count()'''

@@ -186,30 +186,30 @@ class Scenario:
         rows = coverage_rows(self.influx, self.bucket, self.zone)
         return rows[-1] if rows else None
 
-    def settle(self, rate: float = 1.0, since_s: int = 0, timeout: float = 300,
+    def settle(self, rate: float = 1.0, timeout: float = 300,
                stalled_after: float = 90) -> AlertAudit:
-        """While the slow stream runs, wait until everything published so far (less the
-        last few seconds) is stored, coverage written after `since_s` (epoch s) is `rate`,
-        and no data_gap is open for a point that reports. Prints progress; returns the
-        alerts then."""
+        """While the slow stream runs, wait until every reading stamped before now is
+        stored, coverage figured for a time after now is `rate`, and no data_gap is open
+        for a point that reports. Prints progress; returns the alerts then."""
         assert self.stream is not None
-        t0 = time.monotonic()
-        last, moved, shown = -1, t0, 0.0
+        t0, at = time.monotonic(), int(time.time())
+        want = self.stream.count_before(at)
+        last: tuple = ()
+        moved, shown = t0, 0.0
         while True:
             self.alive()
-            want = self.stream.published - 2 * len(self.points)
-            have = stored_count(self.influx, self.bucket, self.zone)
+            have = stored_count(self.influx, self.bucket, self.zone, before=at)
             cov = self.coverage()
             audit = self.alerts()
             covered = cov is not None and abs(cov.get("monitoring_rate", -1) - rate) < 1e-9 \
-                and cov["_time"].timestamp() >= since_s
+                and cov["_time"].timestamp() >= at
             self.details.update(open_gaps=audit.open_gaps[:5], coverage=cov)
             now = time.monotonic()
             if have >= want and covered and not audit.open_gaps:
                 self.settle_s = now - t0
                 return audit
-            if have != last:
-                last, moved = have, now
+            if (have, len(audit.open_gaps), covered) != last:
+                last, moved = (have, len(audit.open_gaps), covered), now
             if now - shown >= 10:
                 print(f"  settling: {have:,}/{want:,} stored, coverage "
                       f"{cov and cov.get('monitoring_rate')}, {len(audit.open_gaps)} gaps open "

@@ -81,6 +81,10 @@ class SteadyStream:
         """Readings handed to paho so far (acknowledged or not yet)."""
         return len(self._sent)
 
+    def count_before(self, second: int) -> int:
+        """Readings handed to paho so far that are stamped before `second` (epoch s)."""
+        return sum(1 for _, s, _ in self._sent if s < second)
+
     def _on_connect(self, *_args: object) -> None:
         self.reconnects += 1
 

@@ -7,7 +7,6 @@ Each run prints its figures (`-s`) and records them for the summary at the end o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def test_fault_during_steady_stream_stores_once_and_alerts_once(
             run.start_worker(f"worker-{k + 1}", **SESSION)
         run.settle()  # every point heard of, the zone at 100 %
         note = run.run_fast(STEADY_S, lambda: inject(fault, run), AFTER_S)
-        judged = run.settle(since_s=int(time.time()))
+        judged = run.settle()
         figures = run.finish(fault, judged, note)
     finally:
         stream.close(timeout=5)
