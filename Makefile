@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SERVICES := deploy/local/services
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: install services demo test test-fast lint down bench
+.PHONY: install services demo test test-faults test-fast lint down bench
 
 $(STAMP): pyproject.toml
 	@echo "[make] Python environment in $(VENV)"
@@ -28,7 +28,10 @@ demo: services
 test: services
 	@deploy/local/browser.sh
 	@deploy/docker/install-compose.sh
-	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra
+	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -m "not faults"
+
+test-faults: services
+	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -s -m faults
 
 test-fast: install
 	@$(PY) -m pytest -m "not integration" -q

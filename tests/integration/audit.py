@@ -205,6 +205,8 @@ class Figures:
     settle_s: float = 0.0
     """From the end of the fast part until everything was stored and judged right again."""
     notes: str = ""
+    unsettled: str = ""
+    """Set when alerts or coverage did not come right while the stream ran."""
 
     def line(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -4,6 +4,11 @@ Readings are stored at whole seconds (series + second is a reading's identity), 
 carry at most one reading per second: 2,000 readings/s near now takes 2,000 points reporting
 every second. Each reading is stamped with the second of its round, never the moment paho gets
 to it, so a publisher that falls behind sends late readings rather than duplicate timestamps.
+
+At most `INFLIGHT` readings await their PUBACK; beyond that the stream waits, as a device
+buffers while its broker is away, and sends late. paho's own queue is never used: after a
+reconnect it has been seen to leave queued messages unsent for good (and their message ids,
+wrapping at 65,535, then collide with new ones).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from zonewatch.fleet_payloads import at, reading_json
 
 POINTS_PER_UNIT = 4
+INFLIGHT = 900
+"""Below paho's (and Mosquitto's) in-flight window of 1,000."""
 
 
 def point_ids(units: int) -> list[str]:
@@ -60,14 +67,15 @@ class SteadyStream:
         self._topic = f"zw/v1/{zone}/readings"
         self._slices = slices
         self._sent: list[tuple[str, int, mqtt.MQTTMessageInfo]] = []
+        self._room = threading.Semaphore(INFLIGHT)
         self._stop = threading.Event()
         url = urlsplit(mqtt_url)
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=mqtt.MQTTv5)
         self._client.max_inflight_messages_set(1000)
-        self._client.max_queued_messages_set(0)  # keep everything while the broker is away
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
+        self._client.on_publish = lambda *_: self._room.release()
         self._client.connect(url.hostname or "127.0.0.1", url.port or 1883)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._run, name="steady-stream", daemon=True)
@@ -104,6 +112,9 @@ class SteadyStream:
             second += 1
 
     def _send(self, pid: str, second: int) -> None:
+        while not self._room.acquire(timeout=0.5):
+            if self._stop.is_set():
+                return
         values = {"w01018": 20.0 + second % 7, "w21003": 1.5}
         info = self._client.publish(self._topic, reading_json(pid, at(second), values), qos=1)
         self._sent.append((pid, second, info))
@@ -116,14 +127,21 @@ class SteadyStream:
         self._thread.join(10)
         deadline = time.monotonic() + timeout
         for _, _, info in self._sent:
-            info.wait_for_publish(timeout=max(0.1, deadline - time.monotonic()))
+            while not _acked(info) and time.monotonic() < deadline:
+                time.sleep(0.05)
         self._client.disconnect()
         self._client.loop_stop()
 
     def acked(self) -> set[tuple[str, int]]:
         """(point, epoch second) of every reading the broker acknowledged: what must be stored."""
-        return {(pid, s) for pid, s, info in self._sent if info.is_published()}
+        return {(pid, s) for pid, s, info in self._sent if _acked(info)}
 
     def sent(self) -> set[tuple[str, int]]:
         """Everything handed to paho: a reading not acknowledged may still have arrived."""
         return {(pid, s) for pid, s, _ in self._sent}
+
+
+def _acked(info: mqtt.MQTTMessageInfo) -> bool:
+    """Whether the broker acknowledged the message. Not `is_published()`: it raises for a
+    message published while the broker was away, which paho still sends after reconnecting."""
+    return bool(info._published)

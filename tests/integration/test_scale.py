@@ -15,6 +15,8 @@ from influxdb_client import InfluxDBClient
 from tests.integration.procs import free_port
 from tests.integration.scenario import Scenario
 
+pytestmark = pytest.mark.faults  # minutes long; restarts shared services: make test-faults
+
 SESSION = {"ZW_KAFKA_SESSION_TIMEOUT_S": "10"}
 
 
@@ -33,6 +35,7 @@ def test_three_workers_two_ingests_join_and_leave_mid_stream(
         run.start_worker("worker-1", **SESSION)
         run.start_worker("worker-2", **SESSION)
         run.settle()
+        assert not run.unsettled, f"before scaling: {run.unsettled}; {run.details}"
 
         def join_then_leave() -> str:
             stream.live.discard(silent)
@@ -56,6 +59,7 @@ def test_three_workers_two_ingests_join_and_leave_mid_stream(
     record_property("figures", figures.line())
     assert (figures.missing, figures.unexpected, figures.duplicated) == (0, 0, 0), run.details
     assert figures.alerts_raised_twice == 0, run.details["raised_twice"]
+    assert not figures.unsettled, run.details
     total = sum(shares.values())
     assert all(n > total / 10 for n in shares.values()), f"one ingest did all the work: {shares}"
     gaps = [g for g in judged.silenced_gaps if g["since"] is not None]
