@@ -180,9 +180,10 @@ class Figures:
     published: int
     """Readings the broker acknowledged, slow parts included."""
     fast: int
-    """Of those, published at one reading per point per second, around the fault …"""
+    """Of those, stamped in the seconds planned at one reading per point per second,
+    around the fault (sent late while the broker was away) …"""
     fast_rate: int
-    """… at this many per second."""
+    """… that many per planned second."""
     stored: int
     missing: int
     unexpected: int
@@ -215,8 +216,9 @@ class Figures:
 def wait_for_stored(influx: InfluxDBClient, bucket: str, zone: str, want: int,
                     procs: list[ZwProcess], timeout: float = 240,
                     stalled_after: float = 90) -> float:
-    """Wait until InfluxDB holds `want` readings of the zone, printing progress; fail when
-    nothing moves for `stalled_after` s or after `timeout`. Returns the seconds it took."""
+    """Wait until InfluxDB holds `want` readings of the zone, printing progress; give up when
+    nothing moves for `stalled_after` s or after `timeout` (the audit then counts what is
+    missing). Returns the seconds it waited."""
     t0 = time.monotonic()
     last, moved, shown = -1, t0, 0.0
     while True:
@@ -224,13 +226,11 @@ def wait_for_stored(influx: InfluxDBClient, bucket: str, zone: str, want: int,
             proc.assert_alive()
         have = stored_count(influx, bucket, zone)
         now = time.monotonic()
-        if have >= want:
+        if have >= want or now - moved > stalled_after or now - t0 > timeout:
             return now - t0
         if have != last:
             last, moved = have, now
         if now - shown >= 5:
             print(f"  catching up: {have:,}/{want:,} stored ({now - t0:.0f} s)", flush=True)
             shown = now
-        assert now - moved < stalled_after and now - t0 < timeout, (
-            f"storage stuck at {have:,}/{want:,} after {now - t0:.0f} s")
         time.sleep(2)

@@ -9,9 +9,9 @@ every point truly goes silent and its gap is real.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,14 +60,6 @@ def restart(service: str) -> float:
     return time.monotonic() - t0
 
 
-def healthy(port: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-            return b'"ok"' in r.read()
-    except OSError:
-        return False
-
-
 @dataclass
 class Scenario:
     zw_env: dict[str, str]
@@ -81,8 +73,8 @@ class Scenario:
     ports: dict[str, str] = field(default_factory=dict)
     stream: SteadyStream | None = None
     silenced: set[str] = field(default_factory=set)
-    fast: tuple[int, float] = (0, 0.0)
-    """Readings published in the fast part, and its seconds."""
+    fast: tuple[int, int] = (0, 0)
+    """The seconds planned at one reading per point per second: [start, end), epoch s."""
     settle_s: float = 0.0
     unsettled: str = ""
     """Why the last `settle` gave up; empty when it settled."""
@@ -117,9 +109,12 @@ class Scenario:
         self.ports[name] = port
         return worker
 
-    def wait_healthy(self, names: list[str], timeout: float = 120) -> None:
-        wait_until(lambda: self.alive() or all(healthy(self.ports[n]) for n in names),
-                   timeout=timeout, what=f"{', '.join(names)} to read the registry")
+    def wait_recovered(self, name: str, timeout: float = 120) -> None:
+        """Until a worker has joined the group and rebuilt its tables: faust says "Worker
+        ready" then (its /healthz says ok earlier, before it has partitions)."""
+        worker = self.workers[name]
+        wait_until(lambda: worker.assert_alive() or "Worker ready" in worker.log_path.read_text(
+            errors="replace"), timeout=timeout, what=f"{name} to join and recover")
 
     def start_ingest(self, name: str = "ingest", **env: str) -> ZwProcess:
         port = env.setdefault("ZW_METRICS_PORT", self.zw_env["ZW_METRICS_PORT"])
@@ -160,25 +155,18 @@ class Scenario:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def run_fast(self, seconds: float, fault: Callable[[], str] | None = None,
-                 after_s: float = 0.0) -> str:
-        """Every point every second for `seconds`, then `fault()`, then `after_s` more;
-        back to the slow stream. Returns the fault's note."""
+                 after_s: float = 0.0, every_s: int = 1) -> str:
+        """Every point every `every_s` (1: 2,000 readings/s) for `seconds`, then `fault()`,
+        then `after_s` more; back to the slow stream. Returns the fault's note."""
         assert self.stream is not None
-        before, t0 = self.stream.published, time.monotonic()
-        self.stream.every_s = 1
+        self.stream.every_s = every_s
+        start = math.floor(time.time()) + 1
         self.stream_for(seconds)
         note = fault() if fault else ""
         self.stream_for(after_s)
         self.stream.every_s = SLOW_EVERY_S
-        self.fast = (self.stream.published - before, time.monotonic() - t0)
+        self.fast = (start, math.floor(time.time()) + 1)
         return note
-
-    def worker_owning_zone(self) -> str:
-        """The worker that figures this zone's coverage (it exports the zone's rate)."""
-        for name, proc in self.workers.items():
-            if proc.alive() and scrape(self.ports[name], "zw_zone_rate", f'zone="{self.zone}"'):
-                return name
-        raise AssertionError("no worker exports the zone's coverage")
 
     def alerts(self) -> AlertAudit:
         records = read_to_end(kafka_bootstrap(self.zw_env), self.zw_env["ZW_TOPIC_ALERTS"])
@@ -198,6 +186,7 @@ class Scenario:
         assert self.stream is not None
         t0, at = time.monotonic(), int(time.time())
         want = self.stream.count_before(at)
+        self.unsettled = ""
         last: tuple = ()
         moved, shown = t0, 0.0
         while True:
@@ -233,6 +222,7 @@ class Scenario:
         stream = self.stream
         stream.close()
         acked, sent = stream.acked(), stream.sent()
+        fast = stream.count_between(*self.fast)
         catch_up = wait_for_stored(self.influx, self.bucket, self.zone, len(acked),
                                    [p for p in self.workers.values() if p.alive()])
         rows = stored_readings(self.influx, self.bucket, self.zone)
@@ -243,8 +233,8 @@ class Scenario:
         missing = acked - distinct
         cov = self.details.get("coverage")
         figures = Figures(
-            case=case, published=len(acked), fast=self.fast[0],
-            fast_rate=round(self.fast[0] / max(self.fast[1], 1e-9)),
+            case=case, published=len(acked), fast=fast,
+            fast_rate=round(fast / max(1, self.fast[1] - self.fast[0])),
             stored=len(distinct), missing=len(missing), unexpected=len(distinct - sent),
             duplicated=len(rows) - len(distinct),
             redelivered=sum(n - 1 for n in in_kafka.values()),

@@ -59,8 +59,9 @@ class SteadyStream:
                  client_id: str = "") -> None:
         self.live = set(points)
         self._index = {p: i for i, p in enumerate(points)}
-        self.every_s = 1
-        """Each point reports every `every_s` seconds (a slower tail after the fast part)."""
+        self._every: list[tuple[int, int]] = [(0, 1)]
+        """(from second, every_s): a round is planned by the pace of its own second, even
+        when it is sent late."""
         self.max_lag_s = 0.0
         """The furthest a slice was sent behind its schedule: readings this late are late."""
         self.reconnects = 0
@@ -89,9 +90,25 @@ class SteadyStream:
         """Readings handed to paho so far (acknowledged or not yet)."""
         return len(self._sent)
 
+    @property
+    def every_s(self) -> int:
+        return self._every[-1][1]
+
+    @every_s.setter
+    def every_s(self, every_s: int) -> None:
+        """From the next second on, each point reports every `every_s` seconds."""
+        self._every.append((math.floor(time.time()) + 1, every_s))
+
+    def _every_at(self, second: int) -> int:
+        return next(e for since, e in reversed(self._every) if second >= since)
+
     def count_before(self, second: int) -> int:
         """Readings handed to paho so far that are stamped before `second` (epoch s)."""
         return sum(1 for _, s, _ in self._sent if s < second)
+
+    def count_between(self, start: int, end: int) -> int:
+        """Readings handed to paho so far stamped in [start, end) (epoch s)."""
+        return sum(1 for _, s, _ in self._sent if start <= s < end)
 
     def _on_connect(self, *_args: object) -> None:
         self.reconnects += 1
@@ -99,8 +116,8 @@ class SteadyStream:
     def _run(self) -> None:
         second = math.floor(time.time()) + 1
         while not self._stop.is_set():
-            points = [p for p in sorted(self.live)
-                      if (self._index[p] + second) % self.every_s == 0]
+            every = self._every_at(second)
+            points = [p for p in sorted(self.live) if (self._index[p] + second) % every == 0]
             for j in range(self._slices):
                 late = time.time() - (second + j / self._slices)
                 if late < 0 and self._stop.wait(-late):

