@@ -6,7 +6,6 @@ benchmark never reads another's data, and everything it made is removed at the e
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -24,11 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from influxdb_client import InfluxDBClient
 
 from schemas import Registry
-from tests.integration.helpers import private_env
+from tests.integration.helpers import delete_topics, private_env
 from tests.integration.procs import ZwProcess, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +125,7 @@ def private_run(label: str) -> Iterator[Run]:
             _stop(proc)
         buckets.delete_bucket(bucket)
         influx.close()
-        asyncio.run(_delete_topics(run.bootstrap, run_id))
+        delete_topics(run.env, run_id)
 
 
 def _exit_on_term(_signum: int, _frame: object) -> None:
@@ -144,18 +142,6 @@ def _stop(proc: ZwProcess | subprocess.Popen) -> None:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-async def _delete_topics(bootstrap: str, run_id: str) -> None:
-    """Remove the run's topics (and Faust's changelogs, which carry the app id)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if run_id in t]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
 
 
 class Said:
