@@ -28,8 +28,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def marker_time(msg: Message) -> datetime | None:
+    """The time a watermark marker carries; None for a payload that is not one (logged)."""
+    try:
+        at = datetime.fromisoformat(msg.payload.decode())
+    except (UnicodeDecodeError, ValueError):
+        log.warning("ignored a malformed watermark marker on %s: %r", msg.topic, msg.payload[:64])
+        return None
+    return at if at.tzinfo is not None else None
+
+
 class Bridge:
-    """Moves batches from an `MqttSource` to Kafka; a message is acked once Kafka has it."""
+    """Moves batches from an `MqttSource` to Kafka; a message is acked once Kafka has it.
+
+    The watermark ticks say "every message published before T is in Kafka". An empty local
+    queue does not prove that: after a Kafka outage the broker holds a backlog for us and hands
+    it over a Receive Maximum at a time, so the queue runs empty between handovers while older
+    messages still wait at the broker. So each tick interval the bridge publishes a marker with
+    the time T to its own topic; the broker queues it behind everything it already holds for
+    us, in order. When the marker comes back, and the batch it came in is in Kafka, T is true.
+    """
 
     def __init__(self, source: MqttSource, producer: AIOKafkaProducer,
                  decoder: Callable[[], Decoder], metrics: IngestMetrics, ticker: Ticker, *,
@@ -40,7 +58,8 @@ class Bridge:
         self._decoder = decoder
         self._metrics = metrics
         self._ticker = ticker
-        self._drained_at = clock()
+        self._claimed: datetime | None = None
+        """The newest marker time that came back and whose batch is in Kafka."""
         self._deadletter_topic = deadletter_topic
         self._readings_topic = readings_topic
         self._partitions = readings_partitions
@@ -50,31 +69,37 @@ class Bridge:
 
     async def run(self) -> None:
         while True:
-            batch = await self._next_batch()
-            if batch:
-                started = time.monotonic()
-                await self._send_all(group([self._route(m) for m in batch],
-                                           self._readings_topic, self._partitions))
-                for msg in batch:
-                    self._source.ack(msg)
-                self._metrics.batch_seconds.observe(time.monotonic() - started)
             if self._ticker.due():
-                await self._ticker.send(self._drained_at, self._source.connected)
+                self._ticker.sent()
+                self._source.publish_marker(self._clock())
+            batch = await self._next_batch()
+            if not batch:
+                continue
+            started = time.monotonic()
+            marks = [m for m in batch if m.topic == self._source.watermark_topic]
+            inputs = [m for m in batch if m.topic != self._source.watermark_topic]
+            await self._send_all(group([self._route(m) for m in inputs],
+                                       self._readings_topic, self._partitions))
+            for msg in batch:
+                self._source.ack(msg)
+            self._metrics.batch_seconds.observe(time.monotonic() - started)
+            claim = max((t for t in map(marker_time, marks) if t is not None), default=None)
+            if claim is not None and (self._claimed is None or claim > self._claimed):
+                self._claimed = claim
+                await self._ticker.send(claim, self._source.connected)
 
     async def _next_batch(self) -> list[Message]:
         """Up to `batch_max` messages, lingering briefly; empty after a tick's interval of
-        silence (ticks go out from the loop that calls this)."""
+        silence (markers go out from the loop that calls this)."""
         try:
             first = await asyncio.wait_for(self._source.get(), timeout=self._ticker.interval_s)
         except TimeoutError:
-            self._drained_at = self._clock()
             return []
         batch = [first]
         deadline = time.monotonic() + self._linger_s
         while len(batch) < self._batch_max:
             msg = self._source.get_nowait()
             if msg is None:
-                self._drained_at = self._clock()
                 if time.monotonic() >= deadline:
                     break
                 await asyncio.sleep(min(0.005, self._linger_s))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -24,6 +25,9 @@ from zonewatch.mqtt import configure_client
 log = logging.getLogger(__name__)
 
 SUBSCRIPTION = "zw/v1/+/+"
+WATERMARK = "zw/sys/ingest/{client_id}/watermark"
+"""Each ingest's own marker topic: what it publishes there comes back to it alone, behind every
+message the broker had already queued for it (`Bridge` explains why)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,14 @@ class MqttSource:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
+
+    @property
+    def watermark_topic(self) -> str:
+        return WATERMARK.format(client_id=self._settings.mqtt_client_id)
+
+    def publish_marker(self, at: datetime) -> None:
+        """Publish `at` to our marker topic (QoS 1: paho keeps it across a reconnect)."""
+        self._client.publish(self.watermark_topic, at.isoformat().encode(), qos=1)
 
     @property
     def subscription(self) -> str:
@@ -104,7 +116,7 @@ class MqttSource:
         if reason.is_failure:
             log.error("MQTT connect refused: %s", reason)
             return
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(self.subscription, 1), (self.watermark_topic, 1)])
         log.info("MQTT connected to %s:%s, subscribed %s", self._settings.mqtt.host,
                  self._settings.mqtt.port, self.subscription)
         self._call_in_loop(self._connected.set)

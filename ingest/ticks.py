@@ -1,8 +1,8 @@
-"""Watermark ticks: "every message this ingest received before T is in Kafka now".
+"""Watermark ticks: "every message published to this ingest before T is in Kafka now".
 
-The bridge records when it last found its queue empty (everything received by then was in
-a batch); once that batch is in Kafka, a tick with that time goes into every partition of
-the readings topic. Workers judge silence only up to the ticks they have processed.
+The bridge learns T from its markers (see `ingest.bridge.Bridge`); once the batch a marker
+came back in is in Kafka, a tick with its time goes into every partition of the readings
+topic. Workers judge silence only up to the ticks they have processed.
 """
 
 from __future__ import annotations
@@ -34,11 +34,14 @@ class Ticker:
         return self._interval_s
 
     def due(self) -> bool:
+        """Time for the next marker."""
         return time.monotonic() - self._last_sent >= self._interval_s
+
+    def sent(self) -> None:
+        self._last_sent = time.monotonic()
 
     async def send(self, drained_at: datetime, connected: bool) -> None:
         """Send a tick to every partition; a failed tick is only logged (the next one follows)."""
-        self._last_sent = time.monotonic()
         if not connected:
             return  # while disconnected, the broker may hold older messages for us
         value = Tick(tick=drained_at, ingest=self._ingest_id,

@@ -12,6 +12,7 @@ from alerts.config import AlertSettings, routes_from_settings
 from alerts.deliver import DeliveryMetrics, RetryPolicy
 from streams import ack_agent, alert_agent, readings, web, zone_agent
 from streams import metrics as worker_metrics
+from streams.acks import guard_acks
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.emit import Emitter
@@ -58,7 +59,9 @@ def create_app(settings: StreamSettings,
         web_tables_enabled=False,  # Faust's /table/… would show the tables to anyone
         web_router_enabled=False,
     )
+    guard_acks(app)
     ctx = WorkerContext(settings, rules_of(settings))
+    ctx.streaming = lambda: not app.rebalancing and app.tables.recovery.completed.is_set()
     topics = StreamTopics.declare(app, settings)
     emit = Emitter(topics, settings.readings_partitions)
     writer = InfluxWriter(settings.influx, settings.write_retry_max_s,
@@ -66,6 +69,14 @@ def create_app(settings: StreamSettings,
     points = app.Table("points", partitions=settings.readings_partitions, key_type=bytes,
                        value_type=str, use_partitioner=True)
     tracker = PointTracker(ctx, points)
+
+    @app.on_partitions_revoked.connect
+    async def write_states_before_handing_over(_app: faust.App, _revoked: object,
+                                               **_: object) -> None:
+        """Every changed point state to the changelog before the partitions go: the next
+        owner restores from it and must not judge a point by a state seconds old."""
+        if tracker.flush():
+            await app.producer.flush()
     alert_settings = AlertSettings()
     maintenance = MaintenanceBook(lambda: ctx.registry if ctx.index is not None else None)
     delivery = alert_agent.Delivery(

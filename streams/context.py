@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import cached_property
 
 from schemas import Registry
@@ -41,6 +42,9 @@ class WorkerContext:
         self.watermarks: dict[int, float] = {}
         """readings partition → newest tick time processed (epoch s)."""
         self.assigned: frozenset[int] = frozenset()
+        self.streaming: Callable[[], bool] = lambda: True
+        """False while a rebalance is under way or tables are still recovering (set by the
+        app); the health check reports it."""
 
     def use_registry(self, registry: Registry) -> None:
         self.index = RegistryIndex(registry, self.settings.readings_partitions)

@@ -43,12 +43,15 @@ class IndexView(StaticView):
 
 class HealthView(web.View):
     """GET /healthz: up, and whether the registry and the maintenance windows are read yet
-    (alerts are not delivered before: a window declared earlier must hold them)."""
+    (alerts are not delivered before: a window declared earlier must hold them), and whether
+    the worker streams (not while a rebalance moves partitions or tables recover)."""
 
     backend: ClassVar[Backend]
 
     async def get(self, request: web.Request) -> web.Response:
         registry = self.backend.ctx.index is not None
         windows = self.backend.maintenance.ready.is_set()
-        return self.json({"status": "ok" if registry and windows else "starting",
-                          "registry": registry, "maintenance": windows})
+        streaming = self.backend.ctx.streaming()
+        return self.json({"status": "ok" if registry and windows and streaming else "starting",
+                          "registry": registry, "maintenance": windows,
+                          "streaming": streaming})

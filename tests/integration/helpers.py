@@ -12,6 +12,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 from influxdb_client import InfluxDBClient
 
 from schemas import ReadingBatch, ReadingEvent
@@ -47,25 +48,33 @@ def query_readings(influx: InfluxDBClient, bucket: str, point: str) -> list[dict
     return [rec.values for table in influx.query_api().query(flux) for rec in table.records]
 
 
+async def read_records(bootstrap: str, topic: str, until: Callable[[list[ConsumerRecord]], bool],
+                       timeout: float = 30) -> list[ConsumerRecord]:
+    """Read `topic` from the start, every record as it is (ticks too), until `until(records)`
+    holds or `timeout` passes."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not until(records) and loop.time() < deadline:
+            for part in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
 async def read_topic(bootstrap: str, topic: str, until: Callable[[list[bytes]], bool],
                      timeout: float = 30) -> list[bytes]:
     """Read `topic` from the start until `until(values)` holds or `timeout` passes
     (watermark ticks left out)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not until(values) and loop.time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                values.extend(r.value for r in records if r.key != TICK_KEY)
-    finally:
-        await consumer.stop()
-    return values
+    def values(records: list[ConsumerRecord]) -> list[bytes]:
+        return [r.value for r in records if r.key != TICK_KEY]
 
-
+    return values(await read_records(bootstrap, topic, lambda rs: until(values(rs)), timeout))
 
 
 def load_registry_and_start_ingest(spawn, zw_env: dict[str, str], tmp_path: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -9,15 +10,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from aiokafka.structs import ConsumerRecord
 
-from schemas import DeadLetter, ReadingEvent
+from schemas import DeadLetter, ReadingBatch, ReadingEvent
+from schemas.pipeline import TICK_KEY, Tick
 from tests.factories import tiny_registry
 from tests.integration.conftest import SERVICES
 from tests.integration.helpers import (
+    kafka_bootstrap,
     load_registry_and_start_ingest,
     own_zone,
     read_all,
     read_readings,
+    read_records,
     wait_for_ingest,
 )
 from tests.integration.mqtt import publish_all
@@ -112,6 +117,43 @@ def test_burst_while_ingest_is_down_is_kept_by_the_broker(
     want = {(b["point"], datetime.fromisoformat(b["ts"])) for _, b in batch}
     got = read_readings(zw_env, lambda v: len(v) >= len(want), timeout=180)
     assert {identity(x) for x in got} == want
+
+
+def test_no_tick_claims_a_time_whose_messages_the_broker_still_holds(
+        zw_env: dict[str, str], spawn, tmp_path: Path) -> None:
+    """A tick says "everything published before T is in Kafka". Ingest comes back to 20,000
+    messages the broker kept for it, handed over a Receive Maximum at a time: in every
+    partition, no reading may come after a tick whose time is after they were published."""
+    ingest = load_registry_and_start_ingest(spawn, zw_env, tmp_path)
+    ingest.stop()
+    batch = readings(own_zone(zw_env), 20_000, datetime.now(UTC) - timedelta(hours=6))
+    publish_all(zw_env["ZW_MQTT_URL"], batch)
+    published = datetime.now(UTC)
+    wait_for_ingest(spawn("ingest-again", "ingest"), zw_env)
+
+    def ticks_after(records: list[ConsumerRecord]) -> dict[int, int]:
+        """partition → offset of its first tick later than `published`."""
+        first: dict[int, int] = {}
+        for r in records:
+            if (r.key == TICK_KEY and r.partition not in first
+                    and Tick.model_validate_json(r.value).tick > published):
+                first[r.partition] = r.offset
+        return first
+
+    def count(records: list[ConsumerRecord]) -> int:
+        return sum(len(ReadingBatch.model_validate_json(r.value).readings)
+                   for r in records if r.key != TICK_KEY)
+
+    partitions = int(zw_env.get("ZW_READINGS_PARTITIONS", "8"))
+    records = asyncio.run(read_records(
+        kafka_bootstrap(zw_env), zw_env["ZW_TOPIC_READINGS"],
+        lambda rs: count(rs) >= len(batch) and len(ticks_after(rs)) == partitions, 180))
+    assert count(records) == len(batch)
+    first = ticks_after(records)
+    assert len(first) == partitions, f"ticks after the burst only in {sorted(first)}"
+    late = [(r.partition, r.offset) for r in records
+            if r.key != TICK_KEY and r.offset > first[r.partition]]
+    assert not late, f"{len(late)} reading records behind a tick that claimed them: {late[:5]}"
 
 
 def _services(*args: str) -> None:

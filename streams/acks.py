@@ -1,0 +1,85 @@
+"""Offsets are committed only for events an agent has processed.
+
+Faust's stream drops an event that reaches it while flow is suspended (a rebalance is under
+way) or that was fetched under an older consumer generation, and then *acks* it, so its offset
+counts as done. When the partition stays with this worker, or the commit lands before the seek
+back to the committed offset, the group's offset moves past readings nobody stored, status
+changes nobody applied, signals nobody booked: they are lost for good (faust-streaming #216,
+#221, #312).
+
+`guard_acks` makes the consumer refuse those acks: an event the stream skipped was never
+*tracked* (Faust tracks an event when it hands it on, not before). A refused event is simply
+not done: its offset stays uncommitted, and after the rebalance the partition is read again
+from the committed offset, by whichever worker owns it then.
+
+It also makes the commit strictly contiguous. Faust commits past one missing offset at the
+head of a partition's acked offsets (it takes `min(acked) - committed > 1` for a gap), which
+would skip exactly such a refused event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import faust
+from faust.types import Message
+
+if TYPE_CHECKING:
+    from intervaltree import IntervalTree
+
+log = logging.getLogger(__name__)
+
+
+def guard_acks(app: faust.App) -> Callable[[Message], bool]:
+    """Wrap `app.consumer.ack` and replace its next-offset rule; returns the wrapper."""
+    consumer = app.consumer
+    ack = consumer.ack
+    acking = app.topics.acks_enabled_for
+    refused = [0]
+
+    def guarded(message: Message) -> bool:
+        if not message.tracked and acking(message.topic):
+            # Forgotten, not done: out of the unacked set so a rebalance does not wait on it.
+            consumer._unacked_messages.discard(message)
+            refused[0] += 1
+            if refused[0] in (1, 10, 100) or refused[0] % 1000 == 0:
+                log.info("not committing %d events skipped at rebalances (read again)",
+                         refused[0])
+            return False
+        return ack(message)
+
+    consumer.ack = guarded  # type: ignore[method-assign]
+    consumer._new_offset = lambda tp: next_offset(  # type: ignore[method-assign]
+        consumer._acked[tp], consumer._acked_index[tp], consumer._gap[tp],
+        consumer._committed_offset[tp])
+    return guarded
+
+
+def next_offset(acked: list[int], index: set[int], gaps: IntervalTree,
+                committed: int | None) -> int | None:
+    """The offset to commit for a partition: one past the run of done offsets that starts at
+    the committed one (the next to read), or None while that one is not done.
+
+    `acked` and `index` are the partition's done offsets (consumed here); `gaps` holds offsets
+    the log does not have (compaction, transaction markers), which count as done."""
+    if not acked:
+        return None
+    if gaps:
+        top = max(acked)
+        for interval in gaps.overlap(0, top + 1):
+            acked.extend(o for o in range(interval.begin, min(interval.end, top + 1))
+                         if o not in index)
+            index.update(range(interval.begin, min(interval.end, top + 1)))
+        gaps.chop(0, top + 1)
+    acked.sort()
+    if committed is not None and acked[0] > committed:
+        return None
+    end = 1
+    while end < len(acked) and acked[end] == acked[end - 1] + 1:
+        end += 1
+    done = acked[:end]
+    del acked[:end]
+    index.difference_update(done)
+    return done[-1] + 1

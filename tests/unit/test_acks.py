@@ -1,0 +1,73 @@
+"""Offsets are committed only for processed events, and only contiguously from the committed
+one: the rules that keep a rebalance from losing readings (streams.acks)."""
+
+from __future__ import annotations
+
+import faust
+import pytest
+from faust.types import TP, Message
+from intervaltree import IntervalTree
+
+from streams.acks import guard_acks, next_offset
+
+TOPIC = "zw.readings"
+
+
+def test_a_missing_head_offset_holds_the_commit_back() -> None:
+    # Faust's own rule commits here (min(acked) - committed == 1 is not a gap to it).
+    acked, index = [11, 12, 13], {11, 12, 13}
+    assert next_offset(acked, index, IntervalTree(), committed=10) is None
+    assert acked == [11, 12, 13]
+
+
+def test_the_run_from_the_committed_offset_is_committed_and_consumed() -> None:
+    acked, index = [12, 10, 11, 14], {10, 11, 12, 14}
+    assert next_offset(acked, index, IntervalTree(), committed=10) == 13
+    assert acked == [14] and index == {14}
+    assert next_offset(acked, index, IntervalTree(), committed=13) is None
+
+
+def test_offsets_the_log_does_not_have_count_as_done() -> None:
+    gaps = IntervalTree()
+    gaps.addi(11, 14)  # 11..13 compacted away
+    acked, index = [10, 14, 15], {10, 14, 15}
+    assert next_offset(acked, index, gaps, committed=10) == 16
+    assert not gaps and not acked
+
+
+def test_first_commit_of_a_new_group_starts_anywhere() -> None:
+    assert next_offset([5, 6], {5, 6}, IntervalTree(), committed=None) == 7
+    assert next_offset([], set(), IntervalTree(), committed=3) is None
+
+
+def message(offset: int, *, tracked: bool) -> Message:
+    m = Message(TOPIC, 0, offset, 0.0, 0, {}, b"k", b"v", None)
+    m.tracked = tracked
+    return m
+
+
+@pytest.fixture
+def app() -> faust.App:
+    app = faust.App("zw-test-acks", broker="kafka://127.0.0.1:1", autodiscover=False)
+    app.topic(TOPIC)
+    app.topics._acking_topics.add(TOPIC)  # what subscribing an agent does
+    guard_acks(app)
+    return app
+
+
+def test_an_event_the_stream_skipped_is_not_acked_and_a_processed_one_is(
+        app: faust.App) -> None:
+    consumer = app.consumer
+    tp = TP(TOPIC, 0)
+    consumer._committed_offset[tp] = 0
+    skipped, processed = message(0, tracked=False), message(1, tracked=True)
+    consumer._unacked_messages.add(skipped)
+    consumer._unacked_messages.add(processed)
+    assert consumer.ack(skipped) is False
+    assert consumer.ack(processed) is True
+    assert skipped not in consumer._unacked_messages  # no rebalance waits on it
+    assert consumer._acked[tp] == [1]
+    assert consumer._new_offset(tp) is None  # offset 0 was never processed
+    redelivered = message(0, tracked=True)  # read again after the seek
+    assert consumer.ack(redelivered) is True
+    assert consumer._new_offset(tp) == 2
