@@ -14,8 +14,10 @@ class IngestSettings(CommonSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     mqtt_client_id: str = "zonewatch-ingest-1"
     """Fixed, so the broker keeps this client's session (and queued messages) across restarts."""
-    mqtt_share_group: str | None = "zonewatch-ingest"
-    """MQTT 5 shared-subscription group, so several ingest processes split the load; unset: none."""
+    mqtt_share_group: str | None = None
+    """MQTT 5 shared-subscription group, so several ingest processes split the load. Unset (one
+    ingest): a plain subscription, which Mosquitto 2.0 keeps across its own restart; it does
+    not keep a shared one (deploy/OPERATIONS.md, "Ingest")."""
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     mqtt_receive_maximum: int = Field(default=2000, ge=1, le=65535)
     """Unacknowledged messages the broker may have in flight to us: the in-memory bound."""

@@ -58,6 +58,9 @@ class MqttSource:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
                              protocol=mqtt.MQTTv5, manual_ack=True)
         configure_client(client, s.mqtt)
+        # Back soon after a broker restart: until we subscribe again, a shared subscription
+        # does not exist there (Mosquitto 2.0 does not restore it) and what is published is lost.
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from schemas import AlertStatus, DeadLetter
 from schemas.alert import AckCommand
 from schemas.pipeline import AlertSignal
+from streams.acks import unless_finished
 from streams.context import WorkerContext
 from streams.emit import Emitter
 from zonewatch import query
@@ -56,8 +57,9 @@ def register(app: faust.App, ctx: WorkerContext, emit: Emitter) -> None:
                                      org=influx.org, timeout=influx.timeout_ms)
         try:
             async for event in stream.events():  # iterate first, then wait (readings.py)
-                await ctx.ready.wait()
-                await _handle(client, event.value)
+                with unless_finished(event):
+                    await ctx.ready.wait()
+                    await _handle(client, event.value)
         finally:
             await client.close()
 

@@ -20,11 +20,12 @@ would skip exactly such a refused event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import faust
-from faust.types import Message
+from faust.types import EventT, Message
 
 if TYPE_CHECKING:
     from intervaltree import IntervalTree
@@ -83,3 +84,28 @@ def next_offset(acked: list[int], index: set[int], gaps: IntervalTree,
     del acked[:end]
     index.difference_update(done)
     return done[-1] + 1
+
+
+def abandon(events: Sequence[EventT]) -> None:
+    """Keep these offsets from being committed: they are read again after a restart or by the
+    partitions' next owner.
+
+    Faust acks an event when the loop body that got it exits, even by an exception or by the
+    task being cancelled (a SIGTERM mid-batch); a message already marked acked is skipped
+    there without reaching the consumer's commit bookkeeping, and with the commit kept
+    contiguous nothing after it is committed either.
+    """
+    for event in events:
+        event.message.acked = True
+
+
+@contextmanager
+def unless_finished(*events: EventT | Sequence[EventT]) -> Iterator[None]:
+    """Around an agent's work on its events: if the work does not finish (an exception, or
+    cancellation at a rebalance or a stop), none of them counts as done."""
+    try:
+        yield
+    except BaseException:
+        abandon([e for item in events
+                 for e in (item if isinstance(item, Sequence) else [item])])
+        raise

@@ -21,6 +21,7 @@ from alerts.deliver import DeliveryMetrics, Notifier, Outcome, RetryPolicy
 from alerts.notify_log import NotifyState
 from schemas import Alert, AlertKind
 from schemas.pipeline import SignalBatch
+from streams.acks import unless_finished
 from streams.alerting import apply_signal
 from streams.context import WorkerContext
 from streams.maintenance import MaintenanceBook
@@ -89,22 +90,26 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
     @app.agent(topics.alert_signals, name="alert-book")
     async def keep_book(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():  # iterate first, then wait (see readings.py)
-            await ctx.ready.wait()
+            with unless_finished(event):
+                await ctx.ready.wait()
+                await book_signals(event)
+
+    async def book_signals(event: EventT) -> None:
+        try:
+            signals = SignalBatch.model_validate_json(event.value).signals
+        except ValidationError as e:
+            log.warning("bad record on %s: %s", event.message.tp, e)
+            return
+        for sig in signals:
             try:
-                signals = SignalBatch.model_validate_json(event.value).signals
-            except ValidationError as e:
-                log.warning("bad record on %s: %s", event.message.tp, e)
+                change = apply_signal(book.get(sig.key), sig, ctx.registry)
+            except Exception:  # a bug for one signal must not wedge every alert behind it
+                log.exception("alert signal %s not applied", sig.key)
                 continue
-            for sig in signals:
-                try:
-                    change = apply_signal(book.get(sig.key), sig, ctx.registry)
-                except Exception:  # a bug for one signal must not wedge every alert behind it
-                    log.exception("alert signal %s not applied", sig.key)
-                    continue
-                if change is not None:
-                    book[sig.key] = change.entry()
-                    await topics.alerts.send(key=change.key.encode(),
-                                             value=change.alert.model_dump_json().encode())
+            if change is not None:
+                book[sig.key] = change.entry()
+                await topics.alerts.send(key=change.key.encode(),
+                                         value=change.alert.model_dump_json().encode())
 
     async def notify_subject(key: bytes, alerts: list[Alert]) -> None:
         assert delivery.notifier is not None
@@ -122,16 +127,20 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
         await delivery.start()
         try:
             async for batch in stream.take_events(500, within=0.2):
-                await ready()  # inside the loop: acked only once processed (readings.py)
-                by_key = _alerts_by_key(batch)
-                alerts = [a for group in by_key.values() for a in group]
-                await writer.write([alert_point(a) for a in alerts])
-                for a in alerts:
-                    metrics.alert_changes.labels(kind=a.kind.value, status=a.status.value).inc()
-                await delivery.publish(alerts)
-                await asyncio.gather(*(notify_subject(k, v) for k, v in by_key.items()))
+                with unless_finished(batch):
+                    await ready()  # inside the loop: acked only once processed (readings.py)
+                    await sink(batch)
         finally:
             await delivery.stop()
+
+    async def sink(batch: Sequence[EventT]) -> None:
+        by_key = _alerts_by_key(batch)
+        alerts = [a for group in by_key.values() for a in group]
+        await writer.write([alert_point(a) for a in alerts])
+        for a in alerts:
+            metrics.alert_changes.labels(kind=a.kind.value, status=a.status.value).inc()
+        await delivery.publish(alerts)
+        await asyncio.gather(*(notify_subject(k, v) for k, v in by_key.items()))
 
     @app.timer(interval=15.0, name="open-alerts")
     async def count_open() -> None:

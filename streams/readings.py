@@ -17,11 +17,12 @@ from alerts.lifecycle import SYSTEM_ZONE
 from schemas import DeadLetter, ReadingBatch, ReadingEvent
 from schemas.errors import describe
 from schemas.pipeline import TICK_KEY, AlertSignal, Tick
+from streams.acks import unless_finished
 from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.points import PointTracker
-from streams.storage import InfluxWriter, Rejected, WriteAborted, reading_line
+from streams.storage import InfluxWriter, Rejected, reading_line
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +100,15 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         # an agent before it iterates have been seen to be acked without being processed.
         async for batch in stream.take_events(settings.batch_records,
                                               within=settings.batch_within_s):
-            await ctx.ready.wait()
-            await _process(batch)
+            with unless_finished(batch):
+                await ctx.ready.wait()
+                await _process(batch)
 
     async def _process(batch: Sequence[EventT]) -> None:
         records, ticks = split_ticks(batch)
         readings, bad = decode_batch([e.value for e in records])
         written, unwritable = reading_lines(readings)
-        try:
-            refused = await store(writer, [line for _, line in written], settings.batch_max)
-        except WriteAborted:
-            abandon(batch)
-            raise
+        refused = await store(writer, [line for _, line in written], settings.batch_max)
         letters = [*bad, *unwritable, *(_refused(line, why) for line, why in refused)]
         await emit.dead_letters(letters)
         for letter in letters:
@@ -170,16 +168,6 @@ class StallWatch:
                            subject="pipeline", zone=SYSTEM_ZONE, incident_start=since, at=at,
                            detail={"threshold_s": self._after,
                                    "influx_write_failures": write_failures})
-
-
-def abandon(batch: Sequence[EventT]) -> None:
-    """Keep these offsets from being committed: the batch is read again after a restart.
-
-    `take_events()` acks its batch when the loop body exits, even by an exception; a message
-    already marked acked is skipped there without reaching the consumer's commit bookkeeping.
-    """
-    for event in batch:
-        event.message.acked = True
 
 
 def _refused(line: str, reason: str) -> DeadLetter:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from schemas import AlertKind, SafetyEvent
 from schemas.pipeline import StatusBatch
+from streams.acks import unless_finished
 from streams.context import WorkerContext
 from streams.coverage import ZoneCoverage
 from streams.emit import Emitter
@@ -45,16 +46,17 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
     @app.agent(source, name="zones")
     async def follow_zones(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():  # iterate first, then wait (see readings.py)
-            await ctx.ready.wait()
-            try:
-                if event.message.topic == settings.topics.point_status:
-                    for change in StatusBatch.model_validate_json(event.value).changes:
-                        apply_status(statuses, change)
-                else:
-                    apply_event(beats, assessments, hazards,
-                                SafetyEvent.model_validate_json(event.value))
-            except ValidationError as e:
-                log.warning("bad record on %s: %s", event.message.topic, e)
+            with unless_finished(event):
+                await ctx.ready.wait()
+                try:
+                    if event.message.topic == settings.topics.point_status:
+                        for change in StatusBatch.model_validate_json(event.value).changes:
+                            apply_status(statuses, change)
+                    else:
+                        apply_event(beats, assessments, hazards,
+                                    SafetyEvent.model_validate_json(event.value))
+                except ValidationError as e:
+                    log.warning("bad record on %s: %s", event.message.topic, e)
 
     board = ZoneBoard(ctx, emit, writer, metrics)
 

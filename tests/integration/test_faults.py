@@ -47,7 +47,7 @@ def test_fault_during_steady_stream_stores_once_and_alerts_once(
         tmp_path: Path, record_property: Callable) -> None:
     run = Scenario(zw_env, spawn, influx, tmp_path)
     run.load_registry()
-    run.start_ingest()
+    run.start_ingest(ZW_MQTT_SHARE_GROUP="")  # one ingest, deployed without a group
     stream = run.start_stream()
     try:
         run.start_worker("worker-1", **(SESSION if fault == "worker_sigkill" else {}))

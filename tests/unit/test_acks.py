@@ -3,12 +3,14 @@ one: the rules that keep a rebalance from losing readings (streams.acks)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 import pytest
 from faust.types import TP, Message
 from intervaltree import IntervalTree
 
-from streams.acks import guard_acks, next_offset
+from streams.acks import guard_acks, next_offset, unless_finished
 
 TOPIC = "zw.readings"
 
@@ -71,3 +73,20 @@ def test_an_event_the_stream_skipped_is_not_acked_and_a_processed_one_is(
     redelivered = message(0, tracked=True)  # read again after the seek
     assert consumer.ack(redelivered) is True
     assert consumer._new_offset(tp) == 2
+
+
+class _Event:
+    def __init__(self, offset: int) -> None:
+        self.message = message(offset, tracked=True)
+
+
+def test_work_that_does_not_finish_leaves_its_events_undone() -> None:
+    batch, single = [_Event(1), _Event(2)], _Event(3)
+    with pytest.raises(asyncio.CancelledError), unless_finished(batch, single):
+        raise asyncio.CancelledError  # a stop or a rebalance mid-batch
+    # Marked so Faust's ack skips them: they never reach the commit bookkeeping.
+    assert all(e.message.acked for e in [*batch, single])
+    done = [_Event(4)]
+    with unless_finished(done):
+        pass
+    assert not done[0].message.acked
