@@ -15,6 +15,13 @@ from the committed offset, by whichever worker owns it then.
 It also makes the commit strictly contiguous. Faust commits past one missing offset at the
 head of a partition's acked offsets (it takes `min(acked) - committed > 1` for a gap), which
 would skip exactly such a refused event.
+
+And it takes out Faust's offset gaps. When the fetched offsets jump, Faust records the skipped
+range as done, for compacted topics and transaction markers. Our agents' topics have neither,
+so their offsets are dense, and a jump only ever comes from a batch fetched before a seek
+(the seek back to the committed offset at a rebalance lands while the fetcher is still handing
+over the old batch). Faust then counts events that are still in the stream as done, and
+commits past them.
 """
 
 from __future__ import annotations
@@ -22,13 +29,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import faust
 from faust.types import EventT, Message
-
-if TYPE_CHECKING:
-    from intervaltree import IntervalTree
 
 log = logging.getLogger(__name__)
 
@@ -53,27 +56,22 @@ def guard_acks(app: faust.App) -> Callable[[Message], bool]:
 
     consumer.ack = guarded  # type: ignore[method-assign]
     consumer._new_offset = lambda tp: next_offset(  # type: ignore[method-assign]
-        consumer._acked[tp], consumer._acked_index[tp], consumer._gap[tp],
-        consumer._committed_offset[tp])
+        consumer._acked[tp], consumer._acked_index[tp], consumer._committed_offset[tp])
+    consumer._add_gap = _no_gap  # type: ignore[method-assign]
     return guarded
 
 
-def next_offset(acked: list[int], index: set[int], gaps: IntervalTree,
-                committed: int | None) -> int | None:
+async def _no_gap(_tp: object, _offset_from: int, _offset_to: int) -> None:
+    """Offsets of our topics are dense: a jump is never a range to count as done."""
+
+
+def next_offset(acked: list[int], index: set[int], committed: int | None) -> int | None:
     """The offset to commit for a partition: one past the run of done offsets that starts at
     the committed one (the next to read), or None while that one is not done.
 
-    `acked` and `index` are the partition's done offsets (consumed here); `gaps` holds offsets
-    the log does not have (compaction, transaction markers), which count as done."""
+    `acked` and `index` are the partition's done offsets (consumed here)."""
     if not acked:
         return None
-    if gaps:
-        top = max(acked)
-        for interval in gaps.overlap(0, top + 1):
-            acked.extend(o for o in range(interval.begin, min(interval.end, top + 1))
-                         if o not in index)
-            index.update(range(interval.begin, min(interval.end, top + 1)))
-        gaps.chop(0, top + 1)
     acked.sort()
     if committed is not None and acked[0] > committed:
         return None

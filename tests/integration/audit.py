@@ -186,6 +186,9 @@ class Figures:
     """… that many per planned second."""
     stored: int
     missing: int
+    missing_in_kafka: int
+    """Of the missing, how many reached zw.readings (lost by a worker, not by the broker or
+    ingest)."""
     unexpected: int
     duplicated: int
     """Rows beyond one per (point, second) in InfluxDB."""

@@ -235,7 +235,8 @@ class Scenario:
         figures = Figures(
             case=case, published=len(acked), fast=fast,
             fast_rate=round(fast / max(1, self.fast[1] - self.fast[0])),
-            stored=len(distinct), missing=len(missing), unexpected=len(distinct - sent),
+            stored=len(distinct), missing=len(missing),
+            missing_in_kafka=len(missing & in_kafka.keys()), unexpected=len(distinct - sent),
             duplicated=len(rows) - len(distinct),
             redelivered=sum(n - 1 for n in in_kafka.values()),
             alerts_raised_twice=len(final.raised_twice), alert_changes=final.changes,
