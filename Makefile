@@ -29,6 +29,8 @@ test: services
 	@deploy/local/browser.sh
 	@deploy/docker/install-compose.sh
 	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -m "not faults"
+	@echo "[make] fault and scale-out tests (they restart the services; last, on their own)"
+	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -m faults
 
 test-faults: services
 	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -s -m faults

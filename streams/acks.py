@@ -107,3 +107,42 @@ def unless_finished(*events: EventT | Sequence[EventT]) -> Iterator[None]:
         abandon([e for item in events
                  for e in (item if isinstance(item, Sequence) else [item])])
         raise
+
+
+class HoleMender:
+    """Finds partitions whose next offset to commit has stayed undone while later ones were
+    done: an event lost between the fetcher and the agent (Faust drops a fetched record whose
+    offset is below the last one it read, and after a seek that "last one" can be a record of
+    the batch fetched before it). Commits stop there, so nothing is lost, but nothing would
+    read the event again before the next rebalance. `due()` names them, to be read again from
+    the committed offset (what is read twice is stored once).
+
+    A partition counts only after its hole has stayed `after_s`: the events of one partition
+    reach their agent in order, so a later offset done while an earlier one is not means the
+    earlier one will not come.
+    """
+
+    def __init__(self, consumer: object, after_s: float = 10.0) -> None:
+        self._consumer = consumer
+        self._after_s = after_s
+        self._since: dict[object, tuple[int, float]] = {}
+
+    def due(self, now: float) -> dict[object, int]:
+        """Partition → committed offset to read again from, for holes older than `after_s`."""
+        acked: dict = self._consumer._acked  # type: ignore[attr-defined]
+        committed: dict = self._consumer._committed_offset  # type: ignore[attr-defined]
+        since, due = {}, {}
+        for tp, offsets in list(acked.items()):
+            head = committed.get(tp)
+            if not offsets or head is None or min(offsets) <= head:
+                continue
+            seen = self._since.get(tp)
+            if seen is None or seen[0] != head:
+                since[tp] = (head, now)
+            elif now - seen[1] >= self._after_s:
+                due[tp] = head
+                since[tp] = (head, now)  # and again after as long, if it did not help
+            else:
+                since[tp] = seen
+        self._since = since
+        return due

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import time
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -12,7 +14,7 @@ from alerts.config import AlertSettings, routes_from_settings
 from alerts.deliver import DeliveryMetrics, RetryPolicy
 from streams import ack_agent, alert_agent, readings, web, zone_agent
 from streams import metrics as worker_metrics
-from streams.acks import guard_acks
+from streams.acks import HoleMender, guard_acks
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.emit import Emitter
@@ -25,6 +27,8 @@ from streams.topics import StreamTopics
 from zonewatch.mqtt import Publisher
 from zonewatch.registry_feed import RegistryFeed
 from zonewatch.topics import changelog_specs, ensure_topics
+
+log = logging.getLogger(__name__)
 
 
 def rules_of(settings: StreamSettings) -> Rules:
@@ -92,6 +96,16 @@ def create_app(settings: StreamSettings,
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
     windows = MaintenanceFeed(settings, maintenance)
+
+    mender = HoleMender(app.consumer)
+
+    @app.timer(interval=5.0, name="mend-holes")
+    async def read_holes_again() -> None:
+        due = mender.due(time.monotonic())
+        if due:
+            log.warning("offsets not done while later ones are, reading again from: %s",
+                        {f"{tp.topic}[{tp.partition}]": o for tp, o in due.items()})
+            await app.consumer.seek_wait(due)
 
     @app.task
     async def follow_registry() -> None:

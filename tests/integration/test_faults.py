@@ -15,7 +15,7 @@ from influxdb_client import InfluxDBClient
 
 from tests.integration.scenario import Scenario, restart
 
-pytestmark = pytest.mark.faults  # minutes long; restarts shared services: make test-faults
+pytestmark = pytest.mark.faults  # restarts shared services: make test runs these last
 
 FAULTS = ("worker_sigkill", "kafka_restart", "influxdb_restart", "mosquitto_restart")
 STEADY_S = 8

@@ -15,7 +15,7 @@ from influxdb_client import InfluxDBClient
 from tests.integration.procs import free_port
 from tests.integration.scenario import Scenario
 
-pytestmark = pytest.mark.faults  # minutes long; restarts shared services: make test-faults
+pytestmark = pytest.mark.faults  # restarts shared services: make test runs these last
 
 SESSION = {"ZW_KAFKA_SESSION_TIMEOUT_S": "10"}
 

@@ -9,7 +9,7 @@ import faust
 import pytest
 from faust.types import TP, Message
 
-from streams.acks import guard_acks, next_offset, unless_finished
+from streams.acks import HoleMender, guard_acks, next_offset, unless_finished
 
 TOPIC = "zw.readings"
 
@@ -33,8 +33,8 @@ def test_first_commit_of_a_new_group_starts_anywhere() -> None:
     assert next_offset([], set(), committed=3) is None
 
 
-def message(offset: int, *, tracked: bool) -> Message:
-    m = Message(TOPIC, 0, offset, 0.0, 0, {}, b"k", b"v", None)
+def message(offset: int, *, tracked: bool, partition: int = 0) -> Message:
+    m = Message(TOPIC, partition, offset, 0.0, 0, {}, b"k", b"v", None)
     m.tracked = tracked
     return m
 
@@ -92,3 +92,19 @@ def test_work_that_does_not_finish_leaves_its_events_undone() -> None:
     with unless_finished(done):
         pass
     assert not done[0].message.acked
+
+
+def test_a_hole_that_stays_is_read_again_from_the_committed_offset(app: faust.App) -> None:
+    consumer = app.consumer
+    tp, other = TP(TOPIC, 0), TP(TOPIC, 1)
+    consumer._committed_offset[tp] = consumer._committed_offset[other] = 100
+    for offset in (101, 102):  # 100 never came: dropped between fetcher and agent
+        consumer.ack(message(offset, tracked=True))
+    consumer.ack(message(100, tracked=True, partition=1))
+    mender = HoleMender(consumer, after_s=10)
+    assert mender.due(now=0.0) == {}
+    assert mender.due(now=9.0) == {}  # may still be on its way
+    assert mender.due(now=10.5) == {tp: 100}  # partition 1 had no hole
+    consumer.ack(message(100, tracked=True))  # read again and done
+    assert consumer._new_offset(tp) == 103
+    assert mender.due(now=30.0) == {}
