@@ -109,6 +109,16 @@ def unless_finished(*events: EventT | Sequence[EventT]) -> Iterator[None]:
         raise
 
 
+def all_done_before(consumer: object, tp: object, offset: int, also: set[int]) -> bool:
+    """Whether every offset of `tp` before `offset` is done: committed, acked, or in `also`
+    (the batch being processed)."""
+    committed = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+    if committed is None:
+        return True  # a new group: nothing to hold it to
+    index = consumer._acked_index.get(tp, ())  # type: ignore[attr-defined]
+    return all(o in index or o in also for o in range(committed, offset))
+
+
 class HoleMender:
     """Finds partitions whose next offset to commit has stayed undone while later ones were
     done: an event lost between the fetcher and the agent (Faust drops a fetched record whose

@@ -17,7 +17,7 @@ from alerts.lifecycle import SYSTEM_ZONE
 from schemas import DeadLetter, ReadingBatch, ReadingEvent
 from schemas.errors import describe
 from schemas.pipeline import TICK_KEY, AlertSignal, Tick
-from streams.acks import unless_finished
+from streams.acks import all_done_before, unless_finished
 from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
@@ -72,12 +72,12 @@ async def store(writer: InfluxWriter, lines: list[str], chunk: int) -> list[tupl
     return refused
 
 
-def split_ticks(batch: Sequence[EventT]) -> tuple[list[EventT], list[tuple[int, Tick]]]:
+def split_ticks(batch: Sequence[EventT]) -> tuple[list[EventT], list[tuple[EventT, Tick]]]:
     records, ticks = [], []
     for event in batch:
         if event.key == TICK_KEY:
             try:
-                ticks.append((event.message.partition, Tick.model_validate_json(event.value)))
+                ticks.append((event, Tick.model_validate_json(event.value)))
             except ValidationError:
                 log.warning("malformed tick at %s", event.message.tp)
         else:
@@ -118,8 +118,16 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         metrics.readings_stored.inc(len(stored))
         async with judging:
             await emit.outputs(tracker.apply(stored))
-        for partition, tick in ticks:
-            ts = tick.tick.timestamp()
+        here: dict[int, set[int]] = {}
+        for e in batch:
+            here.setdefault(e.message.partition, set()).add(e.message.offset)
+        for event, tick in ticks:
+            # A tick vouches for what came before it in its partition: only once all of that
+            # is done (an event lost on its way here is read again first, see streams.acks).
+            tp, offset = event.message.tp, event.message.offset
+            if not all_done_before(app.consumer, tp, offset, here[tp.partition]):
+                continue
+            ts, partition = tick.tick.timestamp(), event.message.partition
             ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)
 
     stall = StallWatch(settings.stall_after_s)

@@ -9,7 +9,13 @@ import faust
 import pytest
 from faust.types import TP, Message
 
-from streams.acks import HoleMender, guard_acks, next_offset, unless_finished
+from streams.acks import (
+    HoleMender,
+    all_done_before,
+    guard_acks,
+    next_offset,
+    unless_finished,
+)
 
 TOPIC = "zw.readings"
 
@@ -108,3 +114,14 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(app: faust.Ap
     consumer.ack(message(100, tracked=True))  # read again and done
     assert consumer._new_offset(tp) == 103
     assert mender.due(now=30.0) == {}
+
+
+def test_a_tick_vouches_only_once_everything_before_it_is_done(app: faust.App) -> None:
+    consumer = app.consumer
+    tp = TP(TOPIC, 0)
+    consumer._committed_offset[tp] = 10
+    consumer.ack(message(10, tracked=True))
+    consumer.ack(message(12, tracked=True))  # 11 lost on its way
+    assert not all_done_before(consumer, tp, 14, also={13, 14})
+    assert all_done_before(consumer, tp, 14, also={11, 13, 14})
+    assert all_done_before(consumer, tp, 10, also=set())
