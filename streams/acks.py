@@ -132,7 +132,7 @@ class HoleMender:
     earlier one will not come.
     """
 
-    def __init__(self, consumer: object, after_s: float = 10.0) -> None:
+    def __init__(self, consumer: object, after_s: float = 5.0) -> None:
         self._consumer = consumer
         self._after_s = after_s
         self._since: dict[object, tuple[int, float]] = {}

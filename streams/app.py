@@ -97,9 +97,9 @@ def create_app(settings: StreamSettings,
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
     windows = MaintenanceFeed(settings, maintenance)
 
-    mender = HoleMender(app.consumer)
+    mender = HoleMender(app.consumer, after_s=5.0)
 
-    @app.timer(interval=5.0, name="mend-holes")
+    @app.timer(interval=2.5, name="mend-holes")
     async def read_holes_again() -> None:
         due = mender.due(time.monotonic())
         if due:
