@@ -78,7 +78,12 @@ def create_app(settings: StreamSettings,
     async def write_states_before_handing_over(_app: faust.App, _revoked: object,
                                                **_: object) -> None:
         """Every changed point state to the changelog before the partitions go: the next
-        owner restores from it and must not judge a point by a state seconds old."""
+        owner restores from it and must not judge a point by a state seconds old.
+
+        And forget the watermarks: whoever owns a partition next (this worker too) reads it
+        again from its committed offset into a state restored from the changelog, so silence
+        may be judged only from ticks read after that, behind the readings they vouch for."""
+        ctx.watermarks.clear()
         if tracker.flush():
             await app.producer.flush()
     alert_settings = AlertSettings()

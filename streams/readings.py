@@ -124,8 +124,11 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         for event, tick in ticks:
             # A tick vouches for what came before it in its partition: only once all of that
             # is done (an event lost on its way here is read again first, see streams.acks).
+            # Nor does a tick fetched before the last rebalance: the partition is being read
+            # again from its committed offset, into a restored state.
             tp, offset = event.message.tp, event.message.offset
-            if not all_done_before(app.consumer, tp, offset, here[tp.partition]):
+            if event.message.generation_id != app.consumer_generation_id or \
+                    not all_done_before(app.consumer, tp, offset, here[tp.partition]):
                 continue
             ts, partition = tick.tick.timestamp(), event.message.partition
             ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)

@@ -202,6 +202,8 @@ class Figures:
     gaps_raised: int
     """data_gap of points that kept reporting, raised after their first reading."""
     gaps_left_open: int
+    gap_window: str
+    """For false gaps: the span of their incident starts and of the times they opened."""
     coverage: float | None
     publisher_lag_s: float
     catch_up_s: float

@@ -242,9 +242,23 @@ class Scenario:
             alerts_raised_twice=len(final.raised_twice), alert_changes=final.changes,
             republished_changes=final.republished, startup_gaps=len(judged.startup_gaps),
             gaps_raised=len(judged.gaps), gaps_left_open=len(judged.open_gaps),
+            gap_window=gap_window(judged.gaps),
             coverage=None if cov is None else cov.get("monitoring_rate"),
             publisher_lag_s=round(stream.max_lag_s, 2), catch_up_s=round(catch_up, 1),
             settle_s=round(self.settle_s, 1), notes=notes, unsettled=self.unsettled)
         self.details.update(missing=sorted(missing)[:10], raised_twice=final.raised_twice,
                             alerts_by_kind=final.by_kind)
         return figures
+
+
+def gap_window(gaps: list[dict]) -> str:
+    """"since A..B, opened C..D" over `gaps` (UTC times of day), or "" if there are none."""
+    if not gaps:
+        return ""
+
+    def span(key: str) -> str:
+        times = sorted(str(g[key])[11:19] for g in gaps if g.get(key))
+        return f"{times[0]}..{times[-1]}" if times else "?"
+
+    return f"since {span('since')}, opened {span('opened_at')}"
+

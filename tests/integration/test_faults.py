@@ -8,6 +8,7 @@ Each run prints its figures (`-s`) and records them for the summary at the end o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def inject(fault: str, run: Scenario) -> str:
         run.start_worker("worker-2", **SESSION)  # what a supervisor would do
         return "SIGKILL worker-1, worker-2 started in its place"
     service = fault.removesuffix("_restart")
-    return f"{service} away {restart(service):.0f} s"
+    down_at = datetime.now(UTC)
+    return f"{service} away {restart(service):.0f} s from {down_at:%H:%M:%S}"
 
 
 @pytest.mark.timeout(900)
