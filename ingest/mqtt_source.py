@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -20,6 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.config import IngestSettings
+from ingest.ticks import BrokerOutage
 from zonewatch.mqtt import configure_client
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class MqttSource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._connected = asyncio.Event()
+        self.outage = BrokerOutage(settings.reconnect_grace_s)
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -122,11 +124,13 @@ class MqttSource:
         client.subscribe([(self.subscription, 1), (self.watermark_topic, 1)])
         log.info("MQTT connected to %s:%s, subscribed %s", self._settings.mqtt.host,
                  self._settings.mqtt.port, self.subscription)
+        self._call_in_loop(self.outage.came_up, datetime.now(UTC))
         self._call_in_loop(self._connected.set)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object,
                        reason: mqtt.ReasonCode, _props: object) -> None:
         log.warning("MQTT disconnected: %s (paho reconnects with backoff)", reason)
+        self._call_in_loop(self.outage.went_down, datetime.now(UTC))
         self._call_in_loop(self._connected.clear)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object,

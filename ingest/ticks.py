@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -54,4 +55,33 @@ class Ticker:
         except KafkaError as e:
             log.warning("tick not sent: %s", e)
 
+
+@dataclass
+class BrokerOutage:
+    """While the broker was away, devices could not publish: they buffer and send late, once
+    they have reconnected in their own time. A marker that comes back right after the broker
+    does would vouch for that silence, and every point would look silent at once. So for
+    `grace_s` after the broker is back, ticks vouch for nothing past the moment it went away
+    (the watermark waits; one `pipeline_stalled` alert opens if it waits long)."""
+
+    grace_s: float
+    down_since: datetime | None = None
+    up_since: datetime | None = None
+
+    def went_down(self, at: datetime) -> None:
+        if self.down_since is None:
+            self.down_since, self.up_since = at, None
+
+    def came_up(self, at: datetime) -> None:
+        if self.down_since is not None:
+            self.up_since = at
+
+    def cap(self, claim: datetime, now: datetime) -> datetime:
+        """`claim`, held back to the outage's start while devices may still be catching up."""
+        if self.down_since is None:
+            return claim
+        if self.up_since is not None and now >= self.up_since + timedelta(seconds=self.grace_s):
+            self.down_since = self.up_since = None
+            return claim
+        return min(claim, self.down_since)
 
