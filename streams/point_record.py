@@ -64,7 +64,11 @@ class PointRecord:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str | None) -> PointRecord:
+    def from_json(cls, text: str | dict[str, Any] | None) -> PointRecord:
+        """A record from the table; a changelog written before records were kept as text
+        holds the dict itself, which is read as it is."""
+        if isinstance(text, dict):
+            return cls.from_dict(text)
         return cls.from_dict(json.loads(text) if text else None)
 
     @classmethod

@@ -79,3 +79,9 @@ def test_record_bytes_round_trip_and_stay_small() -> None:
     assert PointRecord.from_json(raw) == rec
     assert PointRecord.from_json(None) == PointRecord()
     assert len(raw) < 200
+
+
+def test_a_record_from_an_older_changelog_is_its_dict_and_reads_as_it_is() -> None:
+    """Before records were kept as text, the `points` changelog held the dict itself."""
+    rec = fed((T0, 12.5, "N"), (T0 + 60, 13.0, "N"))
+    assert PointRecord.from_json(rec.to_dict()) == rec == PointRecord.from_json(rec.to_json())
