@@ -100,7 +100,10 @@ def run_demo(args: argparse.Namespace) -> int:
                        str(args.registry)]).returncode != 0:
         return 1
     tokens_file, tokens = _demo_tokens(log_dir.parent, registry.zones[0].id)
-    env = {**os.environ, "ZW_TOKENS_FILE": str(tokens_file)}
+    # The demo's broker session is the dev machine's shared one: a week's expiry would keep
+    # queueing every message the tests publish while no demo runs (Mosquitto then runs out of
+    # its 1 GiB per client). An hour keeps what a paused demo needs.
+    env = {"ZW_MQTT_SESSION_EXPIRY_S": "3600", **os.environ, "ZW_TOKENS_FILE": str(tokens_file)}
     procs = {n: _spawn(n, a, log_dir, env) for n, a in (
         ("ingest", ["ingest"]), ("worker", ["worker"]),
         ("simulate", ["simulate", "--registry", str(args.registry), "--history", "65"]))}
