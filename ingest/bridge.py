@@ -83,10 +83,11 @@ class Bridge:
             for msg in batch:
                 self._source.ack(msg)
             self._metrics.batch_seconds.observe(time.monotonic() - started)
-            claim = max((t for t in map(marker_time, marks) if t is not None), default=None)
-            if claim is not None:
-                claim = self._source.outage.cap(claim, self._clock())
-            if claim is not None and (self._claimed is None or claim > self._claimed):
+            times = [t for t in map(marker_time, marks) if t is not None]
+            if not times:
+                continue
+            claim = self._source.outage.cap(max(times), self._clock())
+            if self._claimed is None or claim > self._claimed:
                 self._claimed = claim
                 await self._ticker.send(claim, self._source.connected)
 

@@ -41,11 +41,11 @@ class Ticker:
     def sent(self) -> None:
         self._last_sent = time.monotonic()
 
-    async def send(self, drained_at: datetime, connected: bool) -> None:
+    async def send(self, at: datetime, connected: bool) -> None:
         """Send a tick to every partition; a failed tick is only logged (the next one follows)."""
         if not connected:
             return  # while disconnected, the broker may hold older messages for us
-        value = Tick(tick=drained_at, ingest=self._ingest_id,
+        value = Tick(tick=at, ingest=self._ingest_id,
                      mqtt_connected=connected).model_dump_json().encode()
         try:
             partitions = await self._producer.partitions_for(self._topic)

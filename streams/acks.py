@@ -27,7 +27,8 @@ commits past them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import faust
@@ -36,21 +37,35 @@ from faust.types import EventT, Message
 log = logging.getLogger(__name__)
 
 
-def guard_acks(app: faust.App) -> Callable[[Message], bool]:
-    """Wrap `app.consumer.ack` and replace its next-offset rule; returns the wrapper."""
+def register(app: faust.App) -> None:
+    """Guard the consumer's acks, and read holes again (`HoleMender`) on a timer."""
+    guard_acks(app)
+    mender = HoleMender(app.consumer)
+
+    @app.timer(interval=mender.after_s / 2, name="mend-holes")
+    async def read_holes_again() -> None:
+        due = mender.due(time.monotonic())
+        if due:
+            log.warning("offsets not done while later ones are, reading again from: %s",
+                        {f"{tp.topic}[{tp.partition}]": o for tp, o in due.items()})
+            await app.consumer.seek_wait(due)
+
+
+def guard_acks(app: faust.App) -> None:
+    """Wrap `app.consumer.ack` and replace its next-offset and gap rules."""
     consumer = app.consumer
     ack = consumer.ack
     acking = app.topics.acks_enabled_for
-    refused = [0]
+    refused = 0
 
     def guarded(message: Message) -> bool:
+        nonlocal refused
         if not message.tracked and acking(message.topic):
             # Forgotten, not done: out of the unacked set so a rebalance does not wait on it.
             consumer._unacked_messages.discard(message)
-            refused[0] += 1
-            if refused[0] in (1, 10, 100) or refused[0] % 1000 == 0:
-                log.info("not committing %d events skipped at rebalances (read again)",
-                         refused[0])
+            refused += 1
+            if refused in (1, 10, 100) or refused % 1000 == 0:
+                log.info("not committing %d events skipped at rebalances (read again)", refused)
             return False
         return ack(message)
 
@@ -58,7 +73,6 @@ def guard_acks(app: faust.App) -> Callable[[Message], bool]:
     consumer._new_offset = lambda tp: next_offset(  # type: ignore[method-assign]
         consumer._acked[tp], consumer._acked_index[tp], consumer._committed_offset[tp])
     consumer._add_gap = _no_gap  # type: ignore[method-assign]
-    return guarded
 
 
 async def _no_gap(_tp: object, _offset_from: int, _offset_to: int) -> None:
@@ -98,14 +112,13 @@ def abandon(events: Sequence[EventT]) -> None:
 
 
 @contextmanager
-def unless_finished(*events: EventT | Sequence[EventT]) -> Iterator[None]:
-    """Around an agent's work on its events: if the work does not finish (an exception, or
-    cancellation at a rebalance or a stop), none of them counts as done."""
+def unless_finished(events: EventT | Sequence[EventT]) -> Iterator[None]:
+    """Around an agent's work on an event or a batch: if the work does not finish (an
+    exception, or cancellation at a rebalance or a stop), none of it counts as done."""
     try:
         yield
     except BaseException:
-        abandon([e for item in events
-                 for e in (item if isinstance(item, Sequence) else [item])])
+        abandon(events if isinstance(events, Sequence) else [events])
         raise
 
 
@@ -134,7 +147,7 @@ class HoleMender:
 
     def __init__(self, consumer: object, after_s: float = 5.0) -> None:
         self._consumer = consumer
-        self._after_s = after_s
+        self.after_s = after_s
         self._since: dict[object, tuple[int, float]] = {}
 
     def due(self, now: float) -> dict[object, int]:
@@ -149,7 +162,7 @@ class HoleMender:
             seen = self._since.get(tp)
             if seen is None or seen[0] != head:
                 since[tp] = (head, now)
-            elif now - seen[1] >= self._after_s:
+            elif now - seen[1] >= self.after_s:
                 due[tp] = head
                 since[tp] = (head, now)  # and again after as long, if it did not help
             else:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import time
 
 import faust
 from prometheus_client import CollectorRegistry
 
 from alerts.config import AlertSettings, routes_from_settings
 from alerts.deliver import DeliveryMetrics, RetryPolicy
-from streams import ack_agent, alert_agent, readings, web, zone_agent
+from streams import ack_agent, acks, alert_agent, readings, web, zone_agent
 from streams import metrics as worker_metrics
-from streams.acks import HoleMender, guard_acks
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.emit import Emitter
@@ -27,8 +24,6 @@ from streams.topics import StreamTopics
 from zonewatch.mqtt import Publisher
 from zonewatch.registry_feed import RegistryFeed
 from zonewatch.topics import changelog_specs, ensure_topics
-
-log = logging.getLogger(__name__)
 
 
 def rules_of(settings: StreamSettings) -> Rules:
@@ -63,7 +58,7 @@ def create_app(settings: StreamSettings,
         web_tables_enabled=False,  # Faust's /table/… would show the tables to anyone
         web_router_enabled=False,
     )
-    guard_acks(app)
+    acks.register(app)
     ctx = WorkerContext(settings, rules_of(settings))
     ctx.streaming = lambda: not app.rebalancing and app.tables.recovery.completed.is_set()
     topics = StreamTopics.declare(app, settings)
@@ -101,16 +96,6 @@ def create_app(settings: StreamSettings,
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
     windows = MaintenanceFeed(settings, maintenance)
-
-    mender = HoleMender(app.consumer, after_s=5.0)
-
-    @app.timer(interval=2.5, name="mend-holes")
-    async def read_holes_again() -> None:
-        due = mender.due(time.monotonic())
-        if due:
-            log.warning("offsets not done while later ones are, reading again from: %s",
-                        {f"{tp.topic}[{tp.partition}]": o for tp, o in due.items()})
-            await app.consumer.seek_wait(due)
 
     @app.task
     async def follow_registry() -> None:
