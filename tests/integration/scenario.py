@@ -194,7 +194,9 @@ class Scenario:
             have = stored_count(self.influx, self.bucket, self.zone, before=at)
             cov = self.coverage()
             audit = self.alerts()
-            covered = cov is not None and abs(cov.get("monitoring_rate", -1) - rate) < 1e-9 \
+            # A row may carry no monitoring rate yet (the field is left out while unknown).
+            now_rate = None if cov is None else cov.get("monitoring_rate")
+            covered = now_rate is not None and abs(now_rate - rate) < 1e-9 \
                 and cov["_time"].timestamp() >= at
             self.details.update(open_gaps=audit.open_gaps[:5], coverage=cov)
             now = time.monotonic()
