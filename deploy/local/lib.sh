@@ -143,11 +143,16 @@ ensure_port_free() {
 # succeeds; on timeout or if the process died, print the log tail and fail.
 wait_healthy() {
     local name="$1" timeout="$2" log="$3" fn="$4" pattern="$5" word="${6:-healthy}" start=$SECONDS
+    local next=$((SECONDS + 10))
     while (( SECONDS - start < timeout )); do
         "$fn" && { say "$name $word after $((SECONDS - start)) s"; return 0; }
         if ! service_pid "$name" "$pattern" >/dev/null; then
             tail -n 40 "$log" >&2
             die "$name exited during start-up; log: $log"
+        fi
+        if (( SECONDS >= next )); then
+            say "  … waiting for $name: $((SECONDS - start)) s of at most $timeout s; log: $(tail -n 1 "$log" | cut -c1-100)"
+            next=$((SECONDS + 10))
         fi
         sleep 0.5
     done
