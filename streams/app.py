@@ -79,6 +79,7 @@ def create_app(settings: StreamSettings,
         again from its committed offset into a state restored from the changelog, so silence
         may be judged only from ticks read after that, behind the readings they vouch for."""
         ctx.watermarks.clear()
+        ctx.rebalances += 1
         if tracker.flush():
             await app.producer.flush()
     alert_settings = AlertSettings()

@@ -42,6 +42,8 @@ class WorkerContext:
         self.watermarks: dict[int, float] = {}
         """readings partition → newest tick time processed (epoch s)."""
         self.assigned: frozenset[int] = frozenset()
+        self.rebalances = 0
+        """Counted as each rebalance begins: state derived from tables is rebuilt after one."""
         self.streaming: Callable[[], bool] = lambda: True
         """False while a rebalance is under way or tables are still recovering (set by the
         app); the health check reports it."""

@@ -144,18 +144,41 @@ def zone_coverage(registry: Registry | RegistryView, statuses: Mapping[str, Poin
     return {z: _zone(view, z, statuses, heartbeats, assessments, now) for z in wanted}
 
 
+@dataclass(frozen=True, slots=True)
+class UnitSummary:
+    """A zone's key polluter units counted: the monitoring part of its figures."""
+
+    covered: int
+    total: int
+    excused: tuple[UnitCoverage, ...]
+    dark: tuple[UnitCoverage, ...]
+
+    @classmethod
+    def of(cls, units: Iterable[UnitCoverage]) -> UnitSummary:
+        units = list(units)
+        return cls(covered=sum(u.state is UnitState.COVERED for u in units), total=len(units),
+                   excused=tuple(u for u in units if u.state is UnitState.EXCUSED),
+                   dark=tuple(u for u in units if u.state is UnitState.DARK))
+
+
 def _zone(view: RegistryView, zone: str, statuses: Mapping[str, PointStatus],
           heartbeats: Mapping[str, float], assessments: Assessments, now: float) -> ZoneCoverage:
-    units = [unit_coverage(e, ps, statuses) for e, ps in view.units.get(zone, {}).items()]
-    covered = sum(u.state is UnitState.COVERED for u in units)
+    units = UnitSummary.of(unit_coverage(e, ps, statuses)
+                           for e, ps in view.units.get(zone, {}).items())
+    return zone_of_units(view, zone, units, heartbeats, assessments, now)
+
+
+def zone_of_units(view: RegistryView, zone: str, units: UnitSummary,
+                  heartbeats: Mapping[str, float], assessments: Assessments,
+                  now: float) -> ZoneCoverage:
+    """A zone's figures from its units already counted (see `streams.unit_tally`)."""
     required = view.assessed.get(zone, ())
     unassessed = tuple(e for e in required if not _assessed(assessments.get(e), now))
     platforms = view.platforms.get(zone, ())
     offline = tuple(p.id for p in platforms if not _beating(p, heartbeats.get(p.id), now))
     return ZoneCoverage(
-        zone=zone, at=now, monitoring=Rate(covered, len(units)),
-        excused_units=tuple(u for u in units if u.state is UnitState.EXCUSED),
-        dark_units=tuple(u for u in units if u.state is UnitState.DARK),
+        zone=zone, at=now, monitoring=Rate(units.covered, units.total),
+        excused_units=units.excused, dark_units=units.dark,
         assessment=Rate(len(required) - len(unassessed), len(required)), unassessed=unassessed,
         platforms=Rate(len(platforms) - len(offline), len(platforms)), platforms_offline=offline,
     )

@@ -12,20 +12,21 @@ import faust
 from pydantic import ValidationError
 
 from schemas import AlertKind, SafetyEvent
-from schemas.pipeline import StatusBatch
+from schemas.pipeline import PointStatusChange, StatusBatch
 from streams.acks import unless_finished
 from streams.context import WorkerContext
-from streams.coverage import ZoneCoverage
+from streams.coverage import ZoneCoverage, zone_of_units
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
+from streams.point_state import PointStatus
 from streams.storage import InfluxWriter, coverage_point
+from streams.unit_tally import UnitTally
 from streams.zones import (
     apply_event,
     apply_status,
     dark_json,
     diff_signals,
     wanted_incidents,
-    zone_figures,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
                        key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw")
 
+    board = ZoneBoard(ctx, emit, writer, metrics)
+
     @app.agent(source, name="zones")
     async def follow_zones(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():  # iterate first, then wait (see readings.py)
@@ -52,13 +55,12 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
                     if event.message.topic == settings.topics.point_status:
                         for change in StatusBatch.model_validate_json(event.value).changes:
                             apply_status(statuses, change)
+                            board.note(change)
                     else:
                         apply_event(beats, assessments, hazards,
                                     SafetyEvent.model_validate_json(event.value))
                 except ValidationError as e:
                     log.warning("bad record on %s: %s", event.message.topic, e)
-
-    board = ZoneBoard(ctx, emit, writer, metrics)
 
     @app.timer(interval=settings.zone_interval_s, name="zone-sweep")
     async def sweep_zones() -> None:
@@ -83,6 +85,27 @@ class ZoneBoard:
         self._said: set[tuple[str, str]] | None = None
         self._written: dict[str, tuple[float, tuple]] = {}
         self.latest: dict[str, ZoneCoverage] = {}
+        self._tally: UnitTally | None = None
+        self._tally_for: tuple[object, frozenset[int], int] | None = None
+        self._candidates_for: tuple[tuple, list[tuple[AlertKind, str, str]]] | None = None
+
+    def note(self, change: PointStatusChange) -> None:
+        """A point's status as it lands in the table; the tally follows it."""
+        if self._tally is not None:
+            self._tally.set(change.point, PointStatus(change.status))
+
+    def tally(self, statuses: Mapping[bytes, Any]) -> UnitTally:
+        """The tally, rebuilt from the table when the registry, the partitions owned or the
+        consumer's rebalance count changed: a table restored from its changelog was filled
+        without the agent, so what the tally followed before is no longer the table."""
+        index = self._ctx.index
+        key = (index, self._ctx.assigned, self._ctx.rebalances)
+        if self._tally is None or key != self._tally_for:
+            assert index is not None
+            self._tally = UnitTally(index.view, {k.decode(): PointStatus(v[0])
+                                                 for k, v in statuses.items()})
+            self._tally_for = key
+        return self._tally
 
     def owned_zones(self) -> list[str]:
         index = self._ctx.index
@@ -96,9 +119,10 @@ class ZoneBoard:
             return
         index = self._ctx.index
         assert index is not None
-        statuses, beats, assessments, hazards = (
-            _by_str(t) for t in (statuses, beats, assessments, hazards))
-        figures = zone_figures(index.view, zones, statuses, beats, assessments, now)
+        units = self.tally(statuses).summaries(zones)
+        beats, assessments, hazards = (_by_str(t) for t in (beats, assessments, hazards))
+        ass = {e: (v[0], v[1]) for e, v in assessments.items()}
+        figures = {z: zone_of_units(index.view, z, units[z], beats, ass, now) for z in zones}
         self.latest.update(figures)
         for zone, cov in figures.items():
             for measure, rate in (("monitoring", cov.monitoring), ("assessment", cov.assessment),
@@ -107,7 +131,7 @@ class ZoneBoard:
                     self._metrics.zone_rate.labels(zone=zone, measure=measure).set(rate.value)
         await self._write(figures)
         wanted = [w for cov in figures.values() for w in wanted_incidents(
-            index.registry, cov, beats, assessments, hazards, now)]
+            index.view, cov, beats, assessments, hazards, now)]
         signals, self._said = diff_signals(wanted, self._said, self._candidates(zones),
                                            datetime.now(UTC))
         for sig in signals:
@@ -127,7 +151,14 @@ class ZoneBoard:
             await self._writer.write(due)
 
     def _candidates(self, zones: list[str]) -> list[tuple[AlertKind, str, str]]:
-        """Every subject a zone-level alert could be about, for clearing after a restart."""
+        """Every subject a zone-level alert could be about, for clearing after a restart;
+        worked out again only when the registry or the zones owned change."""
+        key = (self._ctx.index, tuple(zones))
+        if self._candidates_for is None or self._candidates_for[0] != key:
+            self._candidates_for = (key, self._all_candidates(zones))
+        return self._candidates_for[1]
+
+    def _all_candidates(self, zones: list[str]) -> list[tuple[AlertKind, str, str]]:
         reg = self._ctx.registry
         mine = set(zones)
         out = [(AlertKind.COVERAGE_BELOW_TARGET, z, z) for z in zones]

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import AlertKind, Registry, SafetyEvent
+from schemas import AlertKind, SafetyEvent
 from schemas.events import AssessmentStatus, HazardStatus
 from schemas.pipeline import AlertSignal, PointStatusChange
-from streams.coverage import RegistryView, ZoneCoverage, zone_coverage
-from streams.point_state import PointStatus
+from streams.coverage import RegistryView, ZoneCoverage
 
 EXPIRING_S = 30 * 86400
 """An assessment that lapses within this is `assessment_expiring`."""
@@ -56,25 +55,18 @@ class Wanted:
     detail: tuple[tuple[str, float | str | None], ...] = ()
 
 
-def zone_figures(view: RegistryView, zones: Iterable[str], statuses: Mapping[str, list],
-                 beats: Mapping[str, float], assessments: Mapping[str, list],
-                 now: float) -> dict[str, ZoneCoverage]:
-    st = {pid: PointStatus(v[0]) for pid, v in statuses.items()}
-    ass = {e: (v[0], v[1]) for e, v in assessments.items()}
-    return zone_coverage(view, st, beats, ass, now, zones)
-
-
-def wanted_incidents(registry: Registry, cov: ZoneCoverage, beats: Mapping[str, float],
+def wanted_incidents(view: RegistryView, cov: ZoneCoverage, beats: Mapping[str, float],
                      assessments: Mapping[str, list], hazards: Mapping[str, dict[str, Any]],
                      now: float) -> list[Wanted]:
     """Every zone-level incident that holds at `now` for one zone."""
     z = cov.zone
-    out = [Wanted(AlertKind.PLATFORM_OFFLINE, p, z, start=beats.get(p),
-                  detail=(("threshold_s", registry.platform_by_id[p].threshold_s),))
-           for p in cov.platforms_offline]
+    offline = set(cov.platforms_offline)
+    out = [Wanted(AlertKind.PLATFORM_OFFLINE, p.id, z, start=beats.get(p.id),
+                  detail=(("threshold_s", p.threshold_s),))
+           for p in view.platforms.get(z, ()) if p.id in offline]
     for e in cov.unassessed:
         out.append(Wanted(AlertKind.ASSESSMENT_MISSING, e, z, e))
-    for e in (x.id for x in registry.enterprises if x.zone == z and x.assessment_required):
+    for e in view.assessed.get(z, ()):
         status, until = (assessments.get(e) or [None, None])
         if status == AssessmentStatus.COMPLETED and until and now < until < now + EXPIRING_S:
             out.append(Wanted(AlertKind.ASSESSMENT_EXPIRING, e, z, e, until,
@@ -109,7 +101,8 @@ def diff_signals(wanted: list[Wanted], said: set[tuple[str, str]] | None,
     already = said or set()
     signals = [_raise(w, at) for w in wanted if (w.kind.value, w.subject) not in already]
     stale = ({(k.value, s) for k, s, _ in candidates} if said is None else said) - now_keys
-    zone_of = {(k.value, s): z for k, s, z in candidates}
+    zone_of = {(k.value, s): z for k, s, z in candidates if (k.value, s) in stale} \
+        if stale else {}
     signals += [AlertSignal(op="clear", kind=k, subject=s, zone=zone_of.get((k, s), ""), at=at)
                 for k, s in sorted(stale)]
     return signals, now_keys

@@ -3,18 +3,22 @@
 from datetime import UTC, datetime
 
 from schemas import AlertKind
-from streams.coverage import RegistryView
-from streams.zones import diff_signals, wanted_incidents, zone_figures
+from streams.coverage import RegistryView, zone_coverage
+from streams.point_state import PointStatus
+from streams.zones import diff_signals, wanted_incidents
 from tests.factories import tiny_registry
 
 REG = tiny_registry()
+VIEW = RegistryView.of(REG)
 NOW = 1_800_000_000.0
 AT = datetime.fromtimestamp(NOW, UTC)
 ZONE = "jiangning-edz"
 
 
 def figures(statuses: dict, beats: dict, assessments: dict):
-    return zone_figures(RegistryView.of(REG), [ZONE], statuses, beats, assessments, NOW)[ZONE]
+    st = {p: PointStatus(v[0]) for p, v in statuses.items()}
+    ass = {e: (v[0], v[1]) for e, v in assessments.items()}
+    return zone_coverage(VIEW, st, beats, ass, NOW, [ZONE])[ZONE]
 
 
 def test_silent_platform_unassessed_units_and_low_coverage_are_incidents() -> None:
@@ -23,7 +27,7 @@ def test_silent_platform_unassessed_units_and_low_coverage_are_incidents() -> No
     assessments["jn-0003"] = ["completed", NOW + 5 * 86400]
     cov = figures(statuses, {}, assessments)
     assert cov.monitoring.ok == 3 and cov.monitoring.total == 4
-    kinds = {(w.kind, w.subject) for w in wanted_incidents(REG, cov, {}, assessments, {}, NOW)}
+    kinds = {(w.kind, w.subject) for w in wanted_incidents(VIEW, cov, {}, assessments, {}, NOW)}
     assert kinds == {(AlertKind.PLATFORM_OFFLINE, f"{ZONE}-safety"),
                      (AlertKind.ASSESSMENT_MISSING, "jn-0004"),
                      (AlertKind.ASSESSMENT_EXPIRING, "jn-0003"),
@@ -34,16 +38,16 @@ def test_overdue_hazard_is_an_incident_until_remediated() -> None:
     cov = figures({}, {f"{ZONE}-safety": NOW - 10}, {})
     hazard = {"enterprise": "jn-0001", "zone": ZONE, "status": "reported", "ts": NOW - 9000,
               "due": NOW - 60}
-    wanted = wanted_incidents(REG, cov, {}, {}, {"hz-1": hazard}, NOW)
+    wanted = wanted_incidents(VIEW, cov, {}, {}, {"hz-1": hazard}, NOW)
     assert (AlertKind.HAZARD_OVERDUE, "hz-1") in {(w.kind, w.subject) for w in wanted}
     hazard["status"] = "remediated"
-    wanted = wanted_incidents(REG, cov, {}, {}, {"hz-1": hazard}, NOW)
+    wanted = wanted_incidents(VIEW, cov, {}, {}, {"hz-1": hazard}, NOW)
     assert AlertKind.HAZARD_OVERDUE not in {w.kind for w in wanted}
 
 
 def test_diff_says_each_change_once_and_a_fresh_worker_clears_the_rest() -> None:
     cov = figures({}, {}, {})
-    wanted = wanted_incidents(REG, cov, {}, {}, {}, NOW)
+    wanted = wanted_incidents(VIEW, cov, {}, {}, {}, NOW)
     candidates = [(AlertKind.PLATFORM_OFFLINE, f"{ZONE}-safety", ZONE),
                   (AlertKind.ASSESSMENT_EXPIRING, "jn-0001", ZONE)]
     first, said = diff_signals(wanted, None, candidates, AT)
