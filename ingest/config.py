@@ -29,7 +29,7 @@ class IngestSettings(CommonSettings):
     reconnect_grace_s: float = Field(default=30.0, ge=0)
     """After the broker comes back, how long devices get to reconnect and send what they
     buffered before silence may be judged past the moment it went away."""
-    tick_interval_s: float = Field(default=0.5, gt=0, le=10)
+    tick_interval_s: float = Field(default=0.2, gt=0, le=10)
     """Watermark ticks per partition this often: how soon a worker may judge silence, so a
     part of every gap alert's latency."""
     metrics_port: int | None = 9108

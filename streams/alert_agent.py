@@ -126,7 +126,7 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
     async def deliver(stream: faust.StreamT[bytes]) -> None:
         await delivery.start()
         try:
-            async for batch in stream.take_events(500, within=0.2):
+            async for batch in stream.take_events(500, within=0.05):
                 with unless_finished(batch):
                     await ready()  # inside the loop: acked only once processed (readings.py)
                     await sink(batch)
@@ -136,10 +136,11 @@ def register(app: faust.App, ctx: WorkerContext, topics: StreamTopics, writer: I
     async def sink(batch: Sequence[EventT]) -> None:
         by_key = _alerts_by_key(batch)
         alerts = [a for group in by_key.values() for a in group]
-        await writer.write([alert_point(a) for a in alerts])
         for a in alerts:
             metrics.alert_changes.labels(kind=a.kind.value, status=a.status.value).inc()
-        await delivery.publish(alerts)
+        # both before the batch is acked; neither waits for the other
+        await asyncio.gather(writer.write([alert_point(a) for a in alerts]),
+                             delivery.publish(alerts))
         await asyncio.gather(*(notify_subject(k, v) for k, v in by_key.items()))
 
     @app.timer(interval=15.0, name="open-alerts")

@@ -13,6 +13,7 @@ from alerts.deliver import DeliveryMetrics, RetryPolicy
 from streams import ack_agent, acks, alert_agent, readings, web, zone_agent
 from streams import metrics as worker_metrics
 from streams.config import StreamSettings
+from streams.consumer import App
 from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.maintenance import MaintenanceBook, MaintenanceFeed
@@ -36,7 +37,7 @@ def create_app(settings: StreamSettings,
     """The worker's app. Routes and settings are checked here, before anything starts."""
     metrics_registry = metrics_registry or CollectorRegistry()
     metrics = WorkerMetrics(metrics_registry)
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=settings.kafka_url,
         store="memory://",

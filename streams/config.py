@@ -25,7 +25,9 @@ class StreamSettings(CommonSettings):
     """`zw.readings` records (each a batch of readings) the readings agent takes at once."""
     batch_max: int = Field(default=5000, ge=1)
     """Readings per InfluxDB write request."""
-    batch_within_s: float = Field(default=0.25, gt=0)
+    batch_within_s: float = Field(default=0.1, gt=0)
+    """Longest wait to fill a batch: watermark ticks wait with the readings, so a part of
+    every gap alert's latency."""
     write_retry_max_s: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=0.5, gt=0)
     """How often the gap timer looks at due deadlines."""

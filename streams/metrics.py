@@ -8,6 +8,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     generate_latest,
 )
 
@@ -26,6 +27,14 @@ class WorkerMetrics:
                                    "Wall clock minus the oldest watermark of owned partitions: "
                                    "how far behind gap judgement is (ingest + Kafka + worker)",
                                    registry=registry)
+        self.batch_seconds = Histogram(
+            "zw_worker_batch_seconds", "One readings batch, taken to done, by stage: store "
+            "(InfluxDB) and judge (point states, watermark, gap sweep)", ["stage"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=registry)
+        self.tick_age = Histogram(
+            "zw_worker_tick_age_seconds", "Age of a watermark tick when it moves a partition's "
+            "watermark: how late silence is judged, from the ingest's claim",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30), registry=registry)
         self.zone_rate = Gauge("zw_zone_rate", "A zone's coverage rate (0-1)",
                                ["zone", "measure"], registry=registry)
         self.alert_changes = Counter("zw_alert_changes", "Alert state changes published",
