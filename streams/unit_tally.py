@@ -19,10 +19,11 @@ class UnitTally:
     def __init__(self, view: RegistryView, statuses: Mapping[str, PointStatus]) -> None:
         """`statuses`: every point status known now (a point absent never reported)."""
         self._view = view
-        self._unit_of: dict[str, tuple[str, str]] = {
-            p.id: (zone, enterprise)
-            for zone, units in view.units.items()
-            for enterprise, points in units.items() for p in points if p.required}
+        self._unit_of: dict[str, tuple[str, str]] = {}
+        for zone, units in view.units.items():
+            for enterprise, points in units.items():
+                unit = (zone, enterprise)  # one tuple per unit, shared by its points
+                self._unit_of.update((p.id, unit) for p in points if p.required)
         self._statuses = {p: s for p, s in statuses.items() if p in self._unit_of}
         self._units: dict[str, dict[str, UnitCoverage]] = {}
         """zone → enterprise → its coverage; a zone appears once first summarised."""
