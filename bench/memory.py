@@ -4,7 +4,8 @@
 
 Each size runs in a fresh process that builds what a worker holds for its points: the
 registry (parsed from its JSON, as the registry feed does) and its index, the `points`
-table's records (a dict, as Faust's memory store keeps them), the deadline index. It goes
+table's records (a dict, as Faust's memory store keeps them), the deadline index, and the
+zone agent's unit tally. It goes
 through the worker's own code (`PointTracker.apply`, `flush`, `sweep`), one reading per
 point, and reports the growth of its resident set over the points. Faust, Kafka clients and
 the web server are a fixed cost, not a per-point one, so they are left out; `bench.latency`
@@ -22,34 +23,47 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.harness import rss_bytes, say
 from bench.registry_gen import synthetic_registry
+from schemas import ReadingEvent, Registry
+from streams.app import rules_of
+from streams.config import StreamSettings
+from streams.context import WorkerContext
+from streams.point_state import PointStatus
+from streams.points import PointTracker
+from streams.unit_tally import UnitTally
 
 BATCH = 5_000
 
 
 def one(points: int, registry_json: str) -> dict[str, float]:
-    from schemas import ReadingEvent, Registry
-    from streams.app import rules_of
-    from streams.config import StreamSettings
-    from streams.context import WorkerContext
-    from streams.points import PointTracker
-
     raw = Path(registry_json).read_bytes()
     gc.collect()
     base = rss_bytes(os.getpid())
+    held = build(points, raw)
+    gc.collect()
+    return {"points": points, "rss": (rss_bytes(os.getpid()) - base) / points,
+            "apply_s": held["apply_s"]}
+
+
+def build(points: int, raw: bytes, mark: Callable[[str], None] = lambda _: None
+          ) -> dict[str, Any]:
+    """What a worker holds for `points` points, built through its own code; `mark(part)` is
+    called as each part is complete (registry, index, states, tally)."""
     registry = Registry.model_validate_json(raw)  # as the worker's registry feed does
-    del raw
+    mark("registry")
     settings = StreamSettings()
     ctx = WorkerContext(settings, rules_of(settings))
     ctx.use_registry(registry)
     ctx.assigned = frozenset(range(settings.readings_partitions))
-    _ = ctx.index.point_partition if ctx.index else None
-    gc.collect()
-    with_registry = rss_bytes(os.getpid())
+    assert ctx.index is not None
+    _ = ctx.index.point_partition, ctx.index.view
+    mark("index")
     table: dict[bytes, str] = {}
     tracker = PointTracker(ctx, table)
     now = time.time()
@@ -65,26 +79,32 @@ def one(points: int, registry_json: str) -> dict[str, float]:
     tracker.sweep()  # builds the deadline index over every owned point
     apply_s = time.perf_counter() - t0
     del batch
-    gc.collect()
-    after = rss_bytes(os.getpid())
     assert len(table) == points and len(tracker.index) == points
-    return {"points": points, "registry_rss": (with_registry - base) / points,
-            "state_rss": (after - with_registry) / points, "rss": (after - base) / points,
+    mark("states")
+    tally = UnitTally(ctx.index.view,
+                      dict.fromkeys((p.id for p in registry.points), PointStatus.ONLINE))
+    tally.summaries(ctx.index.view.zones)  # the zone agent's, for the zones it owns
+    mark("tally")
+    return {"registry": registry, "ctx": ctx, "tracker": tracker, "tally": tally,
             "apply_s": apply_s}
 
 
-def registry_live(points: int, registry_json: str) -> dict[str, float]:
-    """The registry's live Python objects per point (tracemalloc; its own traces take memory,
-    so this runs in a process of its own)."""
-    from schemas import Registry
-
+def live(points: int, registry_json: str) -> dict[str, float]:
+    """Live Python objects per point, by part (tracemalloc; its own traces take memory, so
+    this runs in a process of its own)."""
     raw = Path(registry_json).read_bytes()
     tracemalloc.start()
-    registry = Registry.model_validate_json(raw)
-    gc.collect()
-    live = tracemalloc.get_traced_memory()[0]
-    assert len(registry.points) == points
-    return {"registry_live": live / points}
+    sizes: dict[str, float] = {}
+    last = [0]
+
+    def mark(part: str) -> None:
+        gc.collect()
+        now = tracemalloc.get_traced_memory()[0]
+        sizes[f"live_{part}"] = (now - last[0]) / points
+        last[0] = now
+
+    build(points, raw, mark)
+    return sizes
 
 
 def main() -> None:
@@ -95,9 +115,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.one or args.live:
         n, path = args.one or args.live
-        print(json.dumps((one if args.one else registry_live)(int(n), path)))
+        print(json.dumps((one if args.one else live)(int(n), path)))
         return
-    say("memory: worker state per tracked point (registry + points table + deadline index)")
+    say("memory: worker state per tracked point (registry, points table, deadline index, "
+        "unit tally)")
     rows = []
     for n in args.points:
         say(f"  building {n:,} points in a fresh process …")
@@ -112,13 +133,16 @@ def main() -> None:
         rows.append(row)
     say("")
     say("bytes per point: growth of the worker's resident set (RSS, what the OS sees) from")
-    say("before the registry is parsed to after every point has a state; and the registry's")
-    say("share of it in live Python objects (tracemalloc). Parsing the registry's JSON leaves")
-    say("freed memory in the heap that the point states then reuse, so RSS is not split.")
-    say(f"{'points':>10}{'RSS B/pt':>10}{'registry live B/pt':>20}{'apply s':>9}")
+    say("before the registry is parsed to after every point has a state; then its live Python")
+    say("objects by part (tracemalloc). RSS also holds what parsing freed but the allocator")
+    say("keeps, so it is more than the parts' sum.")
+    parts = ("registry", "index", "states", "tally")
+    say(f"{'points':>10}{'RSS B/pt':>10}{'apply s':>9}   live B/pt: "
+        + "  ".join(f"{p:>8}" for p in parts) + f"{'sum':>8}")
     for r in rows:
-        say(f"{r['points']:>10,}{r['rss']:>10,.0f}{r['registry_live']:>20,.0f}"
-            f"{r['apply_s']:>9.1f}")
+        live_parts = [r[f"live_{p}"] for p in parts]
+        say(f"{r['points']:>10,}{r['rss']:>10,.0f}{r['apply_s']:>9.1f}              "
+            + "  ".join(f"{v:>8,.0f}" for v in live_parts) + f"{sum(live_parts):>8,.0f}")
     say("target: ≤ 1,024 B per tracked point")
 
 

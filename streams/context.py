@@ -10,6 +10,7 @@ from schemas import Registry
 from streams.config import StreamSettings
 from streams.coverage import RegistryView
 from streams.point_state import Rules
+from zonewatch.heap import give_back_freed_memory
 from zonewatch.topics import partition_of
 
 
@@ -50,6 +51,7 @@ class WorkerContext:
 
     def use_registry(self, registry: Registry) -> None:
         self.index = RegistryIndex(registry, self.settings.readings_partitions)
+        give_back_freed_memory()  # what parsing it left behind (and the registry it replaces)
         self.ready.set()
 
     @property

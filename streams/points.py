@@ -13,6 +13,7 @@ from streams.context import WorkerContext
 from streams.gap_index import GapIndex
 from streams.point_record import Judgement, PointRecord, Signal, judge
 from streams.point_state import apply_reading, deadline
+from zonewatch.heap import give_back_freed_memory
 
 
 @dataclass
@@ -151,6 +152,7 @@ class PointTracker:
             due = deadline(self._get(pid).state, point)
             self.index.update(pid, due if math.isfinite(due) else now + point.threshold_s)
         self._seeded = self._ctx.assigned
+        give_back_freed_memory()  # the index it replaces, and what the reseed passed through
 
     def reset(self) -> None:
         """Forget the index (registry reloaded or partitions moved); the next sweep rebuilds."""
