@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.types import EventT, Message
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,16 @@ def register(app: faust.App) -> None:
 
     @app.timer(interval=mender.after_s / 2, name="mend-holes")
     async def read_holes_again() -> None:
-        due = mender.due(time.monotonic())
+        if app.rebalancing:
+            return  # partitions are moving; their new owner reads from the committed offset
+        due = mender.due(time.monotonic(), app.consumer.assignment())
         if due:
             log.warning("offsets not done while later ones are, reading again from: %s",
                         {f"{tp.topic}[{tp.partition}]": o for tp, o in due.items()})
-            await app.consumer.seek_wait(due)
+            try:
+                await app.consumer.seek_wait(due)
+            except IllegalStateError as e:  # revoked between the look and the seek
+                log.info("not read again, the partition moved on: %s", e)
 
 
 def guard_acks(app: faust.App) -> None:
@@ -150,12 +156,16 @@ class HoleMender:
         self.after_s = after_s
         self._since: dict[object, tuple[int, float]] = {}
 
-    def due(self, now: float) -> dict[object, int]:
-        """Partition → committed offset to read again from, for holes older than `after_s`."""
+    def due(self, now: float, assigned: Collection[object]) -> dict[object, int]:
+        """Partition → committed offset to read again from, for holes older than `after_s`,
+        in the partitions still `assigned` (Faust keeps acked offsets of revoked ones, and a
+        seek on a partition not assigned crashes the consumer)."""
         acked: dict = self._consumer._acked  # type: ignore[attr-defined]
         committed: dict = self._consumer._committed_offset  # type: ignore[attr-defined]
         since, due = {}, {}
         for tp, offsets in list(acked.items()):
+            if tp not in assigned:
+                continue
             head = committed.get(tp)
             if not offsets or head is None or min(offsets) <= head:
                 continue

@@ -110,12 +110,15 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(app: faust.Ap
         consumer.ack(message(offset, tracked=True))
     consumer.ack(message(100, tracked=True, partition=1))
     mender = HoleMender(consumer, after_s=10)
-    assert mender.due(now=0.0) == {}
-    assert mender.due(now=9.0) == {}  # may still be on its way
-    assert mender.due(now=10.5) == {tp: 100}  # partition 1 had no hole
+    mine = {tp, other}
+    assert mender.due(now=0.0, assigned=mine) == {}
+    assert mender.due(now=9.0, assigned=mine) == {}  # may still be on its way
+    assert mender.due(now=10.5, assigned={other}) == {}  # revoked meanwhile: not ours to seek
+    assert mender.due(now=11.0, assigned=mine) == {}  # ours again: its hole is timed afresh
+    assert mender.due(now=21.5, assigned=mine) == {tp: 100}  # partition 1 had no hole
     consumer.ack(message(100, tracked=True))  # read again and done
     assert consumer._new_offset(tp) == 103
-    assert mender.due(now=30.0) == {}
+    assert mender.due(now=40.0, assigned=mine) == {}
 
 
 def test_a_tick_vouches_only_once_everything_before_it_is_done(app: faust.App) -> None:
