@@ -23,17 +23,17 @@ services: install
 	@$(SERVICES) up
 
 demo: services
-	@eval "$$($(SERVICES) env)" && $(VENV)/bin/zonewatch demo
+	@e=$$($(SERVICES) env) && eval "$$e" && $(VENV)/bin/zonewatch demo
 
 test: services
 	@deploy/local/browser.sh
 	@deploy/docker/install-compose.sh
-	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -m "not faults"
+	@e=$$($(SERVICES) env) && eval "$$e" && $(PY) -m pytest -ra -m "not faults"
 	@echo "[make] fault and scale-out tests (they restart the services; last, on their own)"
-	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -m faults
+	@e=$$($(SERVICES) env) && eval "$$e" && $(PY) -m pytest -ra -m faults
 
 test-faults: services
-	@eval "$$($(SERVICES) env)" && $(PY) -m pytest -ra -s -m faults
+	@e=$$($(SERVICES) env) && eval "$$e" && $(PY) -m pytest -ra -s -m faults
 
 test-fast: install
 	@$(PY) -m pytest -m "not integration" -q
@@ -42,7 +42,7 @@ lint: install
 	@$(VENV)/bin/ruff check .
 
 bench: services
-	@eval "$$($(SERVICES) env)" && $(PY) -m bench
+	@e=$$($(SERVICES) env) && eval "$$e" && $(PY) -m bench
 
 down:
 	@$(SERVICES) down

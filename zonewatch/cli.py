@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole loop on the local services")
     demo.add_argument("--registry", type=Path, default=Path("deploy/demo/registry.yaml"))
     demo.add_argument("--duration", type=float, default=0, help="seconds; 0 runs until Ctrl-C")
+    demo.add_argument("--history", type=float, default=65, metavar="MINUTES",
+                      help="the simulator first replays the past MINUTES, so figures mean "
+                           "something from the start")
     demo.set_defaults(fn=_demo)
     rep = sub.add_parser("report", help="a zone's compliance report for a period (HTML, CSV)")
     rep.add_argument("--zone", required=True, help="zone id, as in the registry")

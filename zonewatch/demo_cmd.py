@@ -91,7 +91,13 @@ def _demo_tokens(run_dir: Path, zone: str) -> tuple[Path, dict[str, str]]:
     return path, tokens
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the demo as Ctrl-C does, so its children are stopped with it."""
+    raise KeyboardInterrupt
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     registry = load_registry(args.registry)
     names = {z.id: z.name for z in registry.zones}
     log_dir = Path(os.environ.get("ZW_RUN", "/tmp/zonewatch-run")) / "logs"
@@ -106,13 +112,15 @@ def run_demo(args: argparse.Namespace) -> int:
     env = {"ZW_MQTT_SESSION_EXPIRY_S": "3600", **os.environ, "ZW_TOKENS_FILE": str(tokens_file)}
     procs = {n: _spawn(n, a, log_dir, env) for n, a in (
         ("ingest", ["ingest"]), ("worker", ["worker"]),
-        ("simulate", ["simulate", "--registry", str(args.registry), "--history", "65"]))}
+        ("simulate", ["simulate", "--registry", str(args.registry),
+                      "--history", str(args.history)]))}
     print(f"demo: ingest, worker and simulator running; logs in {log_dir}/demo-*.log")
     port = os.environ.get("ZW_WEB_PORT", "6066")
     print(f"demo: dashboard 仪表盘 http://127.0.0.1:{port}/ — paste a token to sign in:\n"
           f"      admin (all zones):        {tokens['admin']}\n"
           f"      zone {registry.zones[0].id}: {tokens[registry.zones[0].id]}")
-    print("demo: the simulator first replays the last hour, so the first figures take ~1–2 min")
+    print(f"demo: the simulator first replays the last {args.history:g} min, so the first "
+          "figures take a minute or two")
     influx = InfluxSettings()
     client = InfluxDBClient(url=influx.url, token=influx.token.get_secret_value(),
                             org=influx.org)

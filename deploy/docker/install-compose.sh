@@ -11,9 +11,12 @@ cache=${ZW_CACHE:-$HOME/.cache/zonewatch}
 bin=$cache/bin/docker-compose-$version
 plugins=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
 
+command -v docker >/dev/null \
+    || { echo "[compose] the docker CLI is not on PATH (the deploy tests run \`docker compose config\`)" >&2; exit 1; }
 if docker compose version >/dev/null 2>&1; then
     exit 0
 fi
+command -v go >/dev/null || { echo "[compose] building the Compose plugin needs \`go\` on PATH" >&2; exit 1; }
 if [ ! -x "$bin" ]; then
     echo "[compose] building Docker Compose $version from the Go module proxy (once)" >&2
     src=$(cd / && go mod download -json "github.com/docker/compose/v2@$version" \

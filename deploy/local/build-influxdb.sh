@@ -22,6 +22,9 @@ fi
 [[ -x "$BIN" ]] && { echo "$BIN"; exit 0; }
 
 apt_install pkg-config build-essential
+for tool in go cargo; do  # toolchains are the machine's, not ours to install
+    command -v "$tool" >/dev/null || die "building InfluxDB needs \`$tool\` on PATH (Go ≥ 1.25, Rust stable via rustup)"
+done
 mkdir -p "$ZW_CACHE/bin" "$ZW_CACHE/logs" "$ZW_CACHE/src"
 LOGS="$ZW_CACHE/logs"
 
@@ -29,8 +32,9 @@ say "building InfluxDB $INFLUXDB_VERSION from source (first time only; ~20-40 mi
 mod_dir=$(go mod download -json "github.com/influxdata/influxdb/v2@$INFLUXDB_VERSION" \
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
 src="$ZW_CACHE/src/influxdb-$INFLUXDB_VERSION"
-if [[ ! -f "$src/go.mod" ]]; then
-    rm -rf "$src"; cp -r "$mod_dir" "$src"; chmod -R u+w "$src"
+if [[ ! -f "$src/go.mod" ]]; then  # copied whole or not at all: an interrupted copy is redone
+    rm -rf "$src" "$src.tmp"; cp -r "$mod_dir" "$src.tmp"; chmod -R u+w "$src.tmp"
+    mv "$src.tmp" "$src"
 fi
 
 # influxdata's pkg-config wrapper: builds libflux with cargo when asked for `flux`.

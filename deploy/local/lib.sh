@@ -3,7 +3,7 @@
 # everything a running service writes lives under $ZW_RUN.
 
 ZW_CACHE="${ZW_CACHE:-$HOME/.cache/zonewatch}"
-ZW_RUN="${ZW_RUN:-${XDG_RUNTIME_DIR:-/tmp}/zonewatch-run}"
+ZW_RUN="${ZW_RUN:-/tmp/zonewatch-run}"
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$ZW_CACHE" "$ZW_RUN"
 
@@ -122,7 +122,7 @@ stop_pid() {
         # leftovers of the same session (none expected; be thorough)
         pkill -KILL -s "$pid" 2>/dev/null || true
     fi
-    rm -f "$(pidfile "$name")"
+    rm -f "$(pidfile "$name")" "$(pidfile "$name").port"
 }
 
 # --- ports and health ----------------------------------------------------------

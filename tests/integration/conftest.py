@@ -5,6 +5,7 @@ A service that fails to start fails the run loudly; nothing is ever skipped.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -34,9 +35,10 @@ def _services_env() -> dict[str, str]:
     out = subprocess.run([str(SERVICES), "env"], capture_output=True, text=True, check=True)
     env: dict[str, str] = {}
     for line in out.stdout.splitlines():
-        if line.startswith("export ") and "=" in line:
-            key, value = line.removeprefix("export ").split("=", 1)
-            env[key] = value.strip("'\"")
+        words = shlex.split(line)  # `printf %q` quoting, undone as the shell would
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            key, value = words[1].split("=", 1)
+            env[key] = value
     return env
 
 
