@@ -79,6 +79,8 @@ class Frame:
         }
         if self.pnum is not None:
             out.update(pnum=self.pnum, pno=self.pno)
+        if self.fields:  # every field per factor (Rtd, Avg, Min, Max, Cou, ZsRtd, Flag …)
+            out["fields"] = {code: dict(f) for code, f in self.fields.items()}
         for key, value in self.extra.items():
             out.setdefault(key, value)
         return out

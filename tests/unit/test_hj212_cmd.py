@@ -30,6 +30,19 @@ def test_valid_frames_print_json_and_exit_0() -> None:
     assert json.loads(lines[0])["data_time"] == "2026-11-27T08:00:00+08:00"
 
 
+def test_every_cp_field_is_printed() -> None:
+    frame = wrap_segment(
+        "QN=20261127090001123;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=4;"
+        "CP=&&DataTime=20261127090000;w01018-Min=20.5,w01018-Avg=23.1,w01018-Max=25.0,"
+        "w01018-Cou=1.2,w01018-Flag=N;Note=ok&&")
+    status, out, _ = _run(io.StringIO(frame))
+    printed = json.loads(out)
+    assert status == 0 and printed["values"] == {"w01018": 23.1}
+    assert printed["fields"]["w01018"] == {"Min": 20.5, "Avg": 23.1, "Max": 25.0, "Cou": 1.2,
+                                           "Flag": "N"}
+    assert printed["Note"] == "ok"
+
+
 def test_invalid_frame_is_named_by_line_and_exit_1() -> None:
     status, out, err = _run(io.StringIO(GOOD + "\n" + BAD_CRC + "garbage\n" + GOOD))
     assert status == 1
