@@ -249,18 +249,27 @@ times = st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2098, 12
     lambda t: t.replace(microsecond=0))
 
 
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
 @st.composite
 def frames(draw: st.DrawFn) -> tuple[dict, str]:
     """Components and the frame encode_frame builds from them."""
-    values = draw(st.dictionaries(factors, st.floats(allow_nan=False, allow_infinity=False),
-                                  max_size=6))
+    values = draw(st.dictionaries(factors, finite, max_size=6))
     flags = {f: draw(st.sampled_from("NFMSDCTB")) for f in values if draw(st.booleans())}
     parts = {
         "st": draw(st.sampled_from(["21", "22", "31", "32"])), "values": values, "flags": flags,
         "cn": draw(st.sampled_from(["2011", "2051", "2061", "2031"])),
         "pw": draw(st.from_regex(r"[0-9A-Za-z]{0,9}", fullmatch=True)),
         "mn": draw(st.from_regex(r"[0-9A-Za-z]{1,24}", fullmatch=True)), "data_time": draw(times),
+        "qn": draw(st.none() | st.from_regex(r"[0-9]{17}", fullmatch=True)),
+        "flag": draw(st.none() | st.integers(0, 255)),
+        "fields": {f: draw(st.dictionaries(st.sampled_from(["Min", "Max", "Cou"]), finite,
+                                           max_size=3)) for f in values},
     }
+    if draw(st.booleans()):  # a packet of a split message
+        parts["pnum"] = draw(st.integers(1, 9999))
+        parts["pno"] = draw(st.integers(1, parts["pnum"]))
     return parts, encode_frame(**parts)
 
 
@@ -273,6 +282,11 @@ def test_encode_parse_round_trip(case: tuple[dict, str]) -> None:
         parts["mn"], parts["cn"], parts["st"], parts["pw"])
     assert frame.data_time == parts["data_time"]
     assert frame.data_time.isoformat().endswith("+08:00")
+    assert frame.flag == parts["flag"]
+    assert frame.qn == (parts["qn"] or frame.data_time.strftime("%Y%m%d%H%M%S") + "000")
+    assert (frame.pnum, frame.pno) == (parts.get("pnum"), parts.get("pno"))
+    for factor, extra in parts["fields"].items():
+        assert {k: frame.fields[factor][k] for k in extra} == extra
 
 
 def _frame_or_error(raw: bytes | str) -> Frame | None:
