@@ -120,6 +120,10 @@ class Point(_Strict):
     required: bool = True
     factors: list[str] = Field(min_length=1)
     limits: dict[str, float] = Field(default_factory=dict)
+    detection_limits: dict[str, float] | None = None
+    """Per factor, the analyser's lower detection limit (检出限): a value held at or below it
+    for hours is how a broken or falsified monitor looks (suspect_data). None costs nothing
+    on the hundred thousand points that name none."""
     gap_threshold_s: PositiveInt | None = None
     """Seconds without valid data before the point is offline; default 3 × interval_s."""
 

@@ -224,6 +224,8 @@ _RULES: dict[str, str] = {
     "factors[]": "must be a factor code such as w01018",
     "limits": "must map factor codes to limits, e.g. {w01018: 50.0}",
     "limits[]": "must be a number",
+    "detection_limits": "must map factor codes to detection limits, e.g. {w01018: 4.0}",
+    "detection_limits[]": "must be a number",
     "point": "must be the id of a point",
     "start": "must be a date and time with its offset, e.g. 2026-12-01T08:00:00+08:00",
     "end": "must be a date and time with its offset, e.g. 2026-12-01T12:00:00+08:00",
@@ -383,15 +385,20 @@ def _unknown_refs(section: str, entries: Entries, key: str, known: set[str]
 def _stray_limits(points: Entries) -> Iterator[RegistryIssue]:
     """A limit on a factor the point does not measure can never trigger: likely a typo."""
     for index, item in points:
-        factors, limits = item.get("factors"), item.get("limits")
-        if not isinstance(factors, list) or not isinstance(limits, dict):
+        factors = item.get("factors")
+        if not isinstance(factors, list):
             continue
-        for code in limits:
-            if code not in factors:
-                listed = ", ".join(str(f) for f in factors)
-                yield RegistryIssue(_join(f"points[{index}].limits", code),
-                                    f"is a limit for {code}, which is not among the point's "
-                                    f"factors ({listed}); add it to factors or remove the limit")
+        for key in ("limits", "detection_limits"):
+            limits = item.get(key)
+            if not isinstance(limits, dict):
+                continue
+            for code in limits:
+                if code not in factors:
+                    listed = ", ".join(str(f) for f in factors)
+                    yield RegistryIssue(_join(f"points[{index}].{key}", code),
+                                        f"is a limit for {code}, which is not among the point's "
+                                        f"factors ({listed}); add it to factors or remove the "
+                                        f"limit")
 
 
 def _unwatched_polluters(enterprises: Entries, points: Entries) -> Iterator[RegistryIssue]:

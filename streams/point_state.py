@@ -83,8 +83,8 @@ class Rules:
     suspect_after_s: float = 4 * 3600.0
     """suspect_data once a valid value has stayed the same this long."""
     detection_limits: Mapping[str, float] = field(default_factory=dict)
-    """Per factor code: values at or below it compare as equal, so "pinned at the limit" is
-    "unchanged". Per code until the registry carries a per-point detection limit."""
+    """Per factor code, for points whose registry entry names no `detection_limits`: values
+    at or below it compare as equal, so "pinned at the limit" is "unchanged"."""
 
     def __post_init__(self) -> None:
         if self.fault_readings < 1 or self.fault_after_s <= 0 or self.suspect_after_s <= 0:
@@ -213,7 +213,7 @@ def _factors(old: Mapping[str, FactorState], ts: float, values: Mapping[str, flo
         flag = Flag(flags[factor]) if factor in flags else Flag.NORMAL
         if not flag.is_valid or factor not in point.factors:
             continue
-        floor = rules.detection_limits.get(factor)
+        floor = (point.detection_limits or rules.detection_limits).get(factor)
         level = value if floor is None else max(value, floor)
         over = _is_over(value, flag, point.limits.get(factor))
         out[factor] = _advance_factor(out.get(factor), ts, level, over)

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from schemas import AlertKind
 from streams.point_record import PointRecord, judge
-from streams.point_state import PointStatus, apply_reading
+from streams.point_state import PointStatus, Rules, apply_reading
 from tests.factories import tiny_registry
 
 REG = tiny_registry(interval_s=60)
@@ -60,6 +60,21 @@ def test_maintenance_is_not_a_gap_and_fault_run_is_invalid_data() -> None:
     d = judge(fed((T0, 1.0, "D"), (T0 + 60, 1.0, "D"), (T0 + 120, 1.0, "D")), POINT, T0 + 121)
     assert d.record.published is PointStatus.FAULT
     assert [(s.op, s.kind) for s in d.signals] == [("raise", AlertKind.INVALID_DATA)]
+
+
+def test_value_pinned_at_its_detection_limit_raises_suspect_data_once() -> None:
+    point = POINT.model_copy(update={"detection_limits": {"w01018": 2.0}})
+    rules = Rules(suspect_after_s=3600)
+    record, said = PointRecord(), []
+    for i in range(8):  # 70 min at or below 2.0, as a blocked sampler reads
+        state = apply_reading(record.state, T0 + 600 * i, {"w01018": [2.0, 0.3, 1.1][i % 3]},
+                              {}, point, rules)
+        j = judge(replace(record, state=state), point, T0 + 600 * i + 1, rules)
+        record, said = j.record, said + [(s.op, s.kind, s.factor, s.start) for s in j.signals]
+    assert said == [("raise", AlertKind.SUSPECT_DATA, "w01018", T0)]
+    state = apply_reading(record.state, T0 + 4900, {"w01018": 9.5}, {}, point, rules)
+    back = judge(replace(record, state=state), point, T0 + 4901, rules)
+    assert [(s.op, s.kind) for s in back.signals] == [("clear", AlertKind.SUSPECT_DATA)]
 
 
 def test_record_round_trips_through_its_dict() -> None:

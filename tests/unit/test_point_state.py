@@ -232,6 +232,17 @@ def test_value_pinned_at_detection_limit_is_suspect() -> None:
     assert suspect(feed(low, rules), rules) == {"w01018": T0}
 
 
+def test_a_points_own_detection_limit_comes_before_the_rules_default() -> None:
+    rules = Rules(suspect_after_s=3600, detection_limits={"w01018": 0.1})
+    point = POINT.model_copy(update={"detection_limits": {"w01018": 4.0}})
+    state = PointState()
+    for i, v in enumerate([4.0, 3.0, 0.5, 4.0, 1, 2, 3]):
+        state = apply_reading(state, T0 + 600 * i, {"w01018": v}, {}, point, rules)
+    assert suspect(state, rules) == {"w01018": T0}
+    assert suspect(feed([(T0 + 600 * i, {"w01018": v}, {}) for i, v in
+                         enumerate([4.0, 3.0, 0.5, 4.0, 1, 2, 3])], rules), rules) == {}
+
+
 def test_late_different_value_breaks_a_stuck_run() -> None:
     rules = Rules(suspect_after_s=3600)
     steady = [(T0 + 600 * i, {"w01018": 7.0}, {}) for i in range(7)]

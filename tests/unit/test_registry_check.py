@@ -251,6 +251,17 @@ def test_limit_for_a_factor_not_measured() -> None:
     assert "not among the point's factors (w01018, w21003)" in issue.message
 
 
+def test_detection_limits_are_numbers_for_measured_factors() -> None:
+    doc = valid_doc()
+    doc["points"][0]["detection_limits"] = {"w01018": 4.0, "w01019": 0.5}
+    [issue] = check_registry(doc)
+    assert issue.path == "points[0].detection_limits.w01019"
+    doc["points"][0]["detection_limits"] = {"w01018": "low"}
+    [issue] = check_registry(doc)
+    assert issue.path == "points[0].detection_limits.w01018"
+    assert issue.message == "must be a number (got 'low')"
+
+
 def test_unwatched_key_polluter_and_zone_without_platform_are_warnings(tmp_path: Path) -> None:
     doc = valid_doc()
     doc["points"][0]["required"] = False
