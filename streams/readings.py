@@ -183,7 +183,9 @@ class StallWatch:
         now = time.time()
         trusted = ctx.trusted_now()
         stalled = now - (trusted if trusted is not None else self._started) > self._after
-        if stalled == self._stalled:
+        if stalled == self._stalled or (not stalled and trusted is None):
+            # A worker that has seen no tick yet has no evidence the pipeline flows: a restart
+            # during a stall must not resolve the stall alert (a second one would follow).
             return None
         self._stalled = stalled
         at = datetime.now(UTC)
