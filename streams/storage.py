@@ -18,6 +18,7 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.rest import ApiException
 
 from schemas import Alert, ReadingEvent
+from schemas.pipeline import PointStatusChange
 from streams.coverage import ZoneCoverage
 from zonewatch.settings import InfluxSettings
 
@@ -52,6 +53,18 @@ def reading_line(event: ReadingEvent) -> str:
     lag = round((event.received_at - event.ts).total_seconds(), 3)
     fields.append(f'source="{event.source.value}",arrival_lag_s={float(lag)!r}')
     return f"{tags} {','.join(fields)} {int(event.ts.timestamp())}"
+
+
+def point_status_line(change: PointStatusChange) -> str:
+    """The line protocol of one change of a point's status, at the time it was judged (s):
+    the series of a point is its history. `since` is the event time of its last valid
+    reading. Escaped as `reading_line`; an id that cannot be a tag is a `ValueError`."""
+    tags = (f"point_status,enterprise={_escape_tag(change.enterprise)}"
+            f",point={_escape_tag(change.point)},zone={_escape_tag(change.zone)}")
+    fields = f"status={_escape_string(change.status)}"
+    if change.since is not None:
+        fields += f",since={_escape_string(change.since.isoformat())}"
+    return f"{tags} {fields} {int(change.at.timestamp())}"
 
 
 def reading_point(event: ReadingEvent) -> Point:

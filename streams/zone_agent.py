@@ -1,4 +1,5 @@
-"""The zone agent and its timer: coverage per zone, written to InfluxDB, and zone alerts."""
+"""The zone agent and its timer: point states and coverage per zone, written to InfluxDB,
+and zone alerts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from schemas import AlertKind, SafetyEvent
+from schemas import AlertKind, DeadLetter, SafetyEvent
 from schemas.pipeline import PointStatusChange, StatusBatch
 from streams.acks import unless_finished
 from streams.context import WorkerContext
@@ -19,9 +20,11 @@ from streams.coverage import ZoneCoverage, zone_of_units
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.point_state import PointStatus
-from streams.storage import InfluxWriter, coverage_point
+from streams.readings import store
+from streams.storage import InfluxWriter, coverage_point, point_status_line
 from streams.unit_tally import UnitTally
 from streams.zones import (
+    Said,
     apply_event,
     apply_status,
     dark_json,
@@ -48,12 +51,16 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
 
     @app.agent(source, name="zones")
     async def follow_zones(stream: faust.StreamT[bytes]) -> None:
+        # One event at a time, not `take_events`: these tables are partitioned by the event
+        # (its zone), so Faust writes them only while an event is current.
         async for event in stream.events():  # iterate first, then wait (see readings.py)
             with unless_finished(event):
                 await ctx.ready.wait()
                 try:
                     if event.message.topic == settings.topics.point_status:
-                        for change in StatusBatch.model_validate_json(event.value).changes:
+                        changes = StatusBatch.model_validate_json(event.value).changes
+                        await record_statuses(changes)  # stored before the record is done
+                        for change in changes:
                             apply_status(statuses, change)
                             board.note(change)
                     else:
@@ -62,10 +69,41 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
                 except ValidationError as e:
                     log.warning("bad record on %s: %s", event.message.topic, e)
 
+    async def record_statuses(changes: list[PointStatusChange]) -> None:
+        """One `StatusBatch` (a pass's changes for one zone partition) into InfluxDB as
+        `point_status`, in one request; a change InfluxDB refuses is dead-lettered, not
+        retried for ever."""
+        lines, letters = status_lines(changes)
+        refused = await store(writer, lines, settings.batch_max)
+        letters += [_refused(line, why) for line, why in refused]
+        await emit.dead_letters(letters)
+        for letter in letters:
+            metrics.deadletters.labels(code=letter.code).inc()
+
     @app.timer(interval=settings.zone_interval_s, name="zone-sweep")
     async def sweep_zones() -> None:
         if ctx.ready.is_set() and ctx.index is not None:
-            await board.sweep(statuses, beats, assessments, hazards)
+            try:
+                await board.sweep(statuses, beats, assessments, hazards)
+            except Exception:  # a bug for one sweep must not stop the timer for good
+                board.failures += 1
+                log.exception("zone sweep failed; the next one tries again")
+
+
+def status_lines(changes: list[PointStatusChange]) -> tuple[list[str], list[DeadLetter]]:
+    """Each change's line, or a dead letter for one that cannot be written as a line."""
+    lines, bad = [], []
+    for c in changes:
+        try:
+            lines.append(point_status_line(c))
+        except ValueError as e:
+            bad.append(_refused(c.model_dump_json(), str(e)))
+    return lines, bad
+
+
+def _refused(line: str, reason: str) -> DeadLetter:
+    return DeadLetter.of(line.encode(), topic="influxdb:point_status", code="influx_rejected",
+                         reason=reason, received_at=datetime.now(UTC), stage="worker")
 
 
 def _by_str(table: Mapping[bytes, Any]) -> dict[str, Any]:
@@ -82,12 +120,15 @@ class ZoneBoard:
         self._metrics = metrics
         self._emit = emit
         self._writer = writer
-        self._said: set[tuple[str, str]] | None = None
+        self._said: Said = {}
+        self._rated: set[tuple[str, str]] = set()
+        """(zone, measure) of each `zw_zone_rate` this worker exports."""
         self._written: dict[str, tuple[float, tuple]] = {}
         self.latest: dict[str, ZoneCoverage] = {}
         self._tally: UnitTally | None = None
         self._tally_for: tuple[object, frozenset[int], int] | None = None
-        self._candidates_for: tuple[tuple, list[tuple[AlertKind, str, str]]] | None = None
+        self.failures = 0
+        """Sweeps, or zones in a sweep, that failed (and were logged) since start."""
 
     def note(self, change: PointStatusChange) -> None:
         """A point's status as it lands in the table; the tally follows it."""
@@ -113,8 +154,9 @@ class ZoneBoard:
         return [z for z, p in index.zone_partition.items() if p in self._ctx.assigned]
 
     async def sweep(self, statuses, beats, assessments, hazards) -> None:
-        now = self._ctx.trusted_now()
         zones = self.owned_zones()
+        self._forget_others(zones)
+        now = self._ctx.trusted_now()
         if now is None or not zones:
             return
         index = self._ctx.index
@@ -122,20 +164,45 @@ class ZoneBoard:
         units = self.tally(statuses).summaries(zones)
         beats, assessments, hazards = (_by_str(t) for t in (beats, assessments, hazards))
         ass = {e: (v[0], v[1]) for e, v in assessments.items()}
-        figures = {z: zone_of_units(index.view, z, units[z], beats, ass, now) for z in zones}
+        figures: dict[str, ZoneCoverage] = {}
+        wanted = []
+        for z in zones:  # one zone's bad record must not stop the others' figures and alerts
+            try:
+                cov = zone_of_units(index.view, z, units[z], beats, ass, now)
+                wanted += wanted_incidents(index.view, cov, beats, assessments, hazards, now)
+                figures[z] = cov
+            except Exception:
+                self.failures += 1
+                log.exception("zone %s not figured this sweep; the others are", z)
         self.latest.update(figures)
+        self._rate(figures)
+        await self._write(figures)
+        fresh = [z for z in figures if z not in self._said]
+        signals, said = diff_signals(wanted, self._said, figures,
+                                     self._candidates(fresh, hazards), datetime.now(UTC))
+        # a zone not figured keeps what was said of it, to be compared next sweep
+        self._said = {**self._said, **said}
+        await self._emit.signals(signals)
+
+    def _forget_others(self, zones: list[str]) -> None:
+        """Zones this worker no longer owns: what it said of them is forgotten, not cleared
+        (their alerts are the new owner's), and their rates are no longer exported."""
+        mine = set(zones)
+        self._said = {z: keys for z, keys in self._said.items() if z in mine}
+        for zone, measure in [r for r in self._rated if r[0] not in mine]:
+            self._metrics.zone_rate.remove(zone, measure)
+            self._rated.discard((zone, measure))
+
+    def _rate(self, figures: dict[str, ZoneCoverage]) -> None:
         for zone, cov in figures.items():
             for measure, rate in (("monitoring", cov.monitoring), ("assessment", cov.assessment),
                                   ("platform", cov.platforms)):
                 if rate.value is not None:
                     self._metrics.zone_rate.labels(zone=zone, measure=measure).set(rate.value)
-        await self._write(figures)
-        wanted = [w for cov in figures.values() for w in wanted_incidents(
-            index.view, cov, beats, assessments, hazards, now)]
-        signals, self._said = diff_signals(wanted, self._said, self._candidates(zones),
-                                           datetime.now(UTC))
-        for sig in signals:
-            await self._emit.signal(sig)
+                    self._rated.add((zone, measure))
+                elif (zone, measure) in self._rated:  # nothing of that kind registered now
+                    self._metrics.zone_rate.remove(zone, measure)
+                    self._rated.discard((zone, measure))
 
     async def _write(self, figures: dict[str, ZoneCoverage]) -> None:
         """Write a zone's figures when they changed, and at least every `coverage_write_s`."""
@@ -150,15 +217,13 @@ class ZoneBoard:
         if due:
             await self._writer.write(due)
 
-    def _candidates(self, zones: list[str]) -> list[tuple[AlertKind, str, str]]:
-        """Every subject a zone-level alert could be about, for clearing after a restart;
-        worked out again only when the registry or the zones owned change."""
-        key = (self._ctx.index, tuple(zones))
-        if self._candidates_for is None or self._candidates_for[0] != key:
-            self._candidates_for = (key, self._all_candidates(zones))
-        return self._candidates_for[1]
-
-    def _all_candidates(self, zones: list[str]) -> list[tuple[AlertKind, str, str]]:
+    def _candidates(self, zones: list[str], hazards: Mapping[str, dict[str, Any]]
+                    ) -> list[tuple[AlertKind, str, str]]:
+        """Every subject a zone-level alert of `zones` could be about, for clearing in a zone
+        this worker has said nothing of yet (after a restart or a rebalance): the registry's,
+        and each hazard in the table (one remediated meanwhile must not stay open)."""
+        if not zones:
+            return []
         reg = self._ctx.registry
         mine = set(zones)
         out = [(AlertKind.COVERAGE_BELOW_TARGET, z, z) for z in zones]
@@ -168,4 +233,6 @@ class ZoneBoard:
             if e.zone in mine and e.assessment_required:
                 out += [(AlertKind.ASSESSMENT_MISSING, e.id, e.zone),
                         (AlertKind.ASSESSMENT_EXPIRING, e.id, e.zone)]
+        out += [(AlertKind.HAZARD_OVERDUE, hid, h["zone"]) for hid, h in hazards.items()
+                if h.get("zone") in mine]
         return out

@@ -27,20 +27,35 @@ def apply_status(table: dict | Any, change: PointStatusChange) -> None:
 
 
 def apply_event(beats: Any, assessments: Any, hazards: Any, event: SafetyEvent) -> None:
-    """Fold one safety event into its table; older news never overwrites newer."""
+    """Fold one safety event into its table; older news never overwrites newer, by the
+    event's own time: a heartbeat's and a hazard's `ts`, an assessment's `completed_at` (or,
+    without one, when ingest received it). Platforms resend after an outage, so the last
+    to arrive is not the latest."""
     if event.heartbeat is not None:
         hb = event.heartbeat
         key = hb.platform.encode()
         beats[key] = max(beats.get(key) or 0.0, hb.ts.timestamp())
     elif event.assessment is not None:
         a = event.assessment
-        assessments[a.enterprise.encode()] = [a.status.value,
-                                     a.valid_until.timestamp() if a.valid_until else None]
+        key = a.enterprise.encode()
+        at = (a.completed_at or event.received_at).timestamp()
+        held = assessments.get(key)
+        if _not_older(at, held[2] if held and len(held) > 2 else None):
+            assessments[key] = [a.status.value,
+                                a.valid_until.timestamp() if a.valid_until else None, at]
     elif event.hazard is not None:
         h = event.hazard
-        hazards[h.id.encode()] = {
-            "enterprise": h.enterprise, "zone": event.zone, "status": h.status.value,
-            "ts": h.ts.timestamp(), "due": h.due.timestamp() if h.due else None}
+        key = h.id.encode()
+        held = hazards.get(key)
+        if _not_older(h.ts.timestamp(), held.get("ts") if held else None):
+            hazards[key] = {
+                "enterprise": h.enterprise, "zone": event.zone, "status": h.status.value,
+                "ts": h.ts.timestamp(), "due": h.due.timestamp() if h.due else None}
+
+
+def _not_older(at: float, held_at: float | None) -> bool:
+    """Whether news of time `at` may replace what is held (of `held_at`; None: unknown)."""
+    return held_at is None or at >= held_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +82,7 @@ def wanted_incidents(view: RegistryView, cov: ZoneCoverage, beats: Mapping[str, 
     for e in cov.unassessed:
         out.append(Wanted(AlertKind.ASSESSMENT_MISSING, e, z, e))
     for e in view.assessed.get(z, ()):
-        status, until = (assessments.get(e) or [None, None])
+        status, until = (assessments.get(e) or [None, None])[:2]
         if status == AssessmentStatus.COMPLETED and until and now < until < now + EXPIRING_S:
             out.append(Wanted(AlertKind.ASSESSMENT_EXPIRING, e, z, e, until,
                               (("due", datetime.fromtimestamp(until, UTC).isoformat()),)))
@@ -91,25 +106,47 @@ def dark_json(cov: ZoneCoverage) -> str:
                        "platforms_offline": list(cov.platforms_offline)}, ensure_ascii=False)
 
 
-def diff_signals(wanted: list[Wanted], said: set[tuple[str, str]] | None,
+Said = dict[str, set[tuple[str, str]]]
+"""Per zone owned, the (kind, subject) of each incident the board has said is open."""
+
+
+def diff_signals(wanted: list[Wanted], said: Said, zones: Iterable[str],
                  candidates: Iterable[tuple[AlertKind, str, str]], at: datetime
-                 ) -> tuple[list[AlertSignal], set[tuple[str, str]]]:
-    """Raise what is wanted and not yet said; clear what was said and is no longer wanted.
-    With nothing said yet (a fresh worker), clear every candidate that is not wanted: the
-    book ignores a clear of what is not open."""
-    now_keys = {(w.kind.value, w.subject) for w in wanted}
-    already = said or set()
-    signals = [_raise(w, at) for w in wanted if (w.kind.value, w.subject) not in already]
-    stale = ({(k.value, s) for k, s, _ in candidates} if said is None else said) - now_keys
-    zone_of = {(k.value, s): z for k, s, z in candidates if (k.value, s) in stale} \
-        if stale else {}
-    signals += [AlertSignal(op="clear", kind=k, subject=s, zone=zone_of.get((k, s), ""), at=at)
-                for k, s in sorted(stale)]
-    return signals, now_keys
+                 ) -> tuple[list[AlertSignal], Said]:
+    """Per zone owned: raise what is wanted and not yet said; clear what was said and is no
+    longer wanted.
+
+    A zone with nothing said yet (a fresh worker, a zone just gained) clears each of its
+    `candidates` that is not wanted: it may have been raised before, here or by the zone's
+    previous owner, and the book ignores a clear of what is not open (and a raise of what is).
+    Zones no longer owned are forgotten, never cleared: their incidents are their new
+    owner's, and a clear from here would resolve an alert the new owner raises again under
+    a new id."""
+    now: Said = {z: set() for z in zones}
+    for w in wanted:
+        now.setdefault(w.zone, set()).add((w.kind.value, w.subject))
+    signals = [_raise(w, at) for w in wanted
+               if (w.kind.value, w.subject) not in said.get(w.zone, ())]
+    held = {key for keys in now.values() for key in keys}  # a subject moved zones stays
+    stale = sorted({(z, k.value, s) for k, s, z in candidates
+                    if z in now and z not in said and (k.value, s) not in held} |
+                   {(z, k, s) for z in now if z in said for k, s in said[z] - held})
+    signals += [AlertSignal(op="clear", kind=k, subject=s, zone=z, at=at) for z, k, s in stale]
+    return signals, now
 
 
 def _raise(w: Wanted, at: datetime) -> AlertSignal:
-    start = None if w.start is None else datetime.fromtimestamp(w.start, UTC)
     return AlertSignal(op="raise", kind=w.kind.value, subject=w.subject, zone=w.zone,
-                       enterprise=w.enterprise, incident_start=start, at=at,
+                       enterprise=w.enterprise, incident_start=_instant(w.start), at=at,
                        detail=dict(w.detail))
+
+
+def _instant(ts: float | None) -> datetime | None:
+    """Epoch seconds as a time; None when there are none, or they are out of a time's range
+    (a hazard "due" before the year 1 in UTC: still alerted, with its start unknown)."""
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas import ReadingEvent
-from streams.storage import _escape_tag, reading_line, reading_point
+from schemas.pipeline import PointStatusChange
+from streams.storage import _escape_tag, point_status_line, reading_line, reading_point
+from tests.line_protocol import Line, parse_line
 
 TS = datetime(2026, 11, 27, 0, 0, 5, tzinfo=UTC)
 
@@ -29,7 +31,7 @@ def test_line_matches_influxdb_clients_point() -> None:
     assert ours.split(" ")[2] == point_line.split(" ")[2]
 
 
-@pytest.mark.parametrize("factor", ["w01018 x=1", "a,b", 'q"', "a\nb", "", "1abc"])
+@pytest.mark.parametrize("factor", ["w01018 x=1", "a,b", 'q"', "a\nb", "", "_abc"])
 def test_factor_codes_that_could_inject_are_refused_by_the_schema(factor: str) -> None:
     with pytest.raises(ValidationError):
         event(values={factor: 1.0})
@@ -46,3 +48,15 @@ def test_escaped_tags_never_contain_a_bare_separator(text: str) -> None:
 def test_newline_in_a_tag_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot be an InfluxDB tag"):
         _escape_tag("a\nb")
+
+
+def test_a_status_change_line_says_the_point_its_status_and_since_at_its_time() -> None:
+    change = PointStatusChange(point="jn-0001-ww1", zone="jiangning-edz", enterprise="a b,c",
+                               status="offline", since=TS, at=TS + timedelta(seconds=181.7))
+    line = parse_line(point_status_line(change))
+    assert line == Line("point_status", {"enterprise": "a b,c", "point": "jn-0001-ww1",
+                                         "zone": "jiangning-edz"},
+                        {"status": "offline", "since": TS.isoformat()},
+                        int(TS.timestamp()) + 181)
+    never = change.model_copy(update={"since": None})
+    assert parse_line(point_status_line(never)).fields == {"status": "offline"}
