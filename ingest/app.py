@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, start_http_server
@@ -34,6 +35,7 @@ class Ingest:
         self._decoder: Decoder | None = None
         self.feed = RegistryFeed(settings, on_change=self._use_registry)
         self.source = MqttSource(settings)
+        self.metrics.mqtt_connected.set_function(lambda: float(self.source.connected))
         self.producer = AIOKafkaProducer(
             # Not idempotent: aiokafka's idempotent producer wedges on OutOfOrderSequenceNumber
             # after a broker restart. Duplicates are harmless here: storage keeps a reading once.
@@ -52,8 +54,8 @@ class Ingest:
         await ensure_topics(self.settings)
         await self.feed.start()
         await self.producer.start()
+        await self._check_partitions()
         await self.source.start()
-        self.metrics.mqtt_connected.set(1)
         ticker = Ticker(self.producer, self.settings.topics.readings,
                         self.settings.mqtt_client_id, self.settings.tick_interval_s)
         bridge = Bridge(self.source, self.producer, self.decoder, self.metrics, ticker,
@@ -64,6 +66,20 @@ class Ingest:
                         linger_s=self.settings.batch_linger_ms / 1000)
         self._tasks = [asyncio.create_task(bridge.run(), name="bridge"),
                        asyncio.create_task(self.feed.run(), name="registry-feed")]
+
+    async def _check_partitions(self) -> None:
+        """Ingest picks a reading's partition from `readings_partitions`; one the topic lacks
+        would fail every send (aiokafka: "Unrecognized partition"), so refuse to start."""
+        topic, want = self.settings.topics.readings, self.settings.readings_partitions
+        have = len(await self.producer.partitions_for(topic))
+        if have < want:
+            raise RuntimeError(
+                f"Kafka topic {topic} has {have} partitions, but ZW_READINGS_PARTITIONS is "
+                f"{want}: set it to {have} for every zonewatch process, or add partitions "
+                f"to the topic")
+        if have > want:
+            log.warning("Kafka topic %s has %d partitions, ZW_READINGS_PARTITIONS is %d: "
+                        "readings go to the first %d only", topic, have, want, want)
 
     async def run_forever(self) -> None:
         """Run until a task fails (then raise) or the process is cancelled."""
@@ -86,8 +102,17 @@ async def run(settings: IngestSettings) -> None:
         start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     ingest = Ingest(settings, registry)
     await ingest.start()
-    log.info("ingest running: %s → %s", settings.mqtt.url, settings.kafka_url)
+    log.info("ingest running: %s → %s", shown_url(settings.mqtt.url),
+             shown_url(settings.kafka_url))
     try:
         await ingest.run_forever()
     finally:
         await ingest.stop()
+
+
+def shown_url(url: str) -> str:
+    """`url` as a log may show it: any user and password in it masked."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()

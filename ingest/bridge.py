@@ -10,7 +10,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 
 from ingest.batches import Outgoing, group
 from ingest.decode import Decoder, Record
@@ -22,6 +30,11 @@ from schemas import DeadLetter
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+REFUSED_FOR_GOOD = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError,
+                    InvalidTopicError, InvalidTimestampError, CorruptRecordException)
+"""Kafka errors about the record itself, which no retry cures. Not `not retriable`: aiokafka
+marks a timeout, what a Kafka outage gives, as not retriable too."""
 
 
 def utc_now() -> datetime:
@@ -122,23 +135,48 @@ class Bridge:
         return out
 
     async def _send_all(self, records: list[Outgoing]) -> None:
-        """Send every record; retry the failed ones with backoff until Kafka takes them all."""
+        """Send every record; retry the failed ones with backoff until Kafka takes them all.
+        A record Kafka can never take goes on as a dead letter instead (`_refused`)."""
         pending, attempt = records, 0
         while pending:
             results = await asyncio.gather(*(self._send_one(r) for r in pending))
-            failed = [r for r, err in zip(pending, results, strict=True) if err is not None]
+            failed: list[tuple[Outgoing, KafkaError]] = []
+            refused: list[Outgoing] = []
             for r, err in zip(pending, results, strict=True):
                 if err is None:
                     self._metrics.forwarded.labels(topic=r.record.topic).inc(r.messages)
+                elif isinstance(err, REFUSED_FOR_GOOD):
+                    refused += self._refused(r, err)
+                else:
+                    failed.append((r, err))
             if failed:
                 attempt += 1
-                self._metrics.kafka_retries.inc(sum(r.messages for r in failed))
+                self._metrics.kafka_retries.inc(sum(r.messages for r, _ in failed))
                 delay = min(5.0, 0.2 * 2 ** attempt) * (0.5 + random.random())
-                first = next(e for e in results if e is not None)
+                first = failed[0][1]
                 log.warning("Kafka refused %d records (%s: %s); retry %d in %.1f s",
                             len(failed), type(first).__name__, first, attempt, delay)
                 await asyncio.sleep(delay)
-            pending = failed
+            pending = [r for r, _ in failed] + refused
+
+    def _refused(self, out: Outgoing, err: KafkaError) -> list[Outgoing]:
+        """A record Kafka refused for good becomes a dead letter that says why; a dead letter
+        refused for good is logged and counted. Either way the batch goes on."""
+        r = out.record
+        self._metrics.refused.labels(topic=r.topic, error=type(err).__name__).inc(out.messages)
+        if r.topic == self._deadletter_topic:
+            log.error("Kafka refused a dead letter for good (%s: %s), dropped: %.300r",
+                      type(err).__name__, err, r.value)
+            return []
+        letter = DeadLetter.of(r.value, topic=r.topic, code="kafka_refused",
+                               reason=f"Kafka refused this record for {r.topic} for good "
+                               f"({type(err).__name__}: {err})",
+                               received_at=self._clock(), stage="ingest-send")
+        self._metrics.deadletters.labels(code=letter.code).inc(out.messages)
+        log.warning("Kafka refused a record for %s for good (%s); sent to dead letters",
+                    r.topic, type(err).__name__)
+        return [Outgoing(Record(self._deadletter_topic, r.key, letter.model_dump_json().encode()),
+                         None, out.messages)]
 
     async def _send_one(self, out: Outgoing) -> Exception | None:
         r = out.record

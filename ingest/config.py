@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from schemas.deadletter import RAW_KEPT_BYTES
 from zonewatch.settings import CommonSettings, MqttSettings
 
 
@@ -21,7 +22,8 @@ class IngestSettings(CommonSettings):
     mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     mqtt_receive_maximum: int = Field(default=2000, ge=1, le=65535)
     """Unacknowledged messages the broker may have in flight to us: the in-memory bound."""
-    max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    max_payload_bytes: int = Field(default=64 * 1024, ge=256, le=RAW_KEPT_BYTES)
+    """Larger payloads go to dead letters; at most what a dead letter keeps whole."""
     max_future_skew_s: int = Field(default=300, ge=0)
     """Readings timestamped further ahead of the clock than this go to dead letters."""
     batch_max: int = Field(default=500, ge=1)

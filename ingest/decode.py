@@ -5,6 +5,7 @@ Pure: the registry and the clock are passed in, so every rule is tested without 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -27,6 +28,7 @@ from schemas.alert import AckCommand, AlertAck
 from schemas.errors import describe
 from zonewatch.settings import Topics
 
+log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 INPUT_KINDS = ("readings", "hj212", "heartbeat", "assessment", "hazard", "ack")
@@ -34,6 +36,11 @@ INPUT_KINDS = ("readings", "hj212", "heartbeat", "assessment", "hazard", "ack")
 
 EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """Older event times are bad input: one of them would make InfluxDB refuse a whole batch."""
+
+LATEST_DEADLINE = datetime(2100, 1, 1, tzinfo=UTC)
+"""A hazard's due date or an assessment's valid_until may lie ahead, but not this far: year
+9999 is a placeholder, not a deadline, and the worker turns these dates into epoch seconds
+and back, which fails outside years 1–9999."""
 
 DATA_CNS = frozenset({"2011", "2051", "2061", "2031"})
 """HJ 212 command numbers that carry monitoring data (real-time, minute, hourly, daily)."""
@@ -82,6 +89,12 @@ class Decoder:
             return self._by_kind[kind](zone, payload, now)
         except Rejected as r:
             return DeadLetter.of(payload, topic=topic, code=r.code, reason=r.reason,
+                                 received_at=now)
+        except Exception as e:  # a bug, or a registry that contradicts itself: not the bridge's end
+            log.exception("decoding a message from %.200s failed", topic)
+            return DeadLetter.of(payload, topic=topic, code="internal_error",
+                                 reason=f"ingest failed on this message ({type(e).__name__}: "
+                                 f"{e}); the message may be fine: see ingest's log",
                                  received_at=now)
 
     def _route(self, topic: str, payload: bytes) -> tuple[str, str]:
@@ -146,12 +159,16 @@ class Decoder:
     def _assessment(self, zone: str, payload: bytes, now: datetime) -> Record:
         a = _parse(Assessment, payload)
         self._check_enterprise(zone, a.enterprise)
+        if a.completed_at is not None:
+            self._check_time(a.completed_at, now, "assessment completed_at")
+        _check_deadline(a.valid_until, "assessment valid_until")
         return self._event(zone, "assessment", a, now)
 
     def _hazard(self, zone: str, payload: bytes, now: datetime) -> Record:
         h = _parse(Hazard, payload)
         self._check_enterprise(zone, h.enterprise)
-        self._check_time(h.ts, now)
+        self._check_time(h.ts, now, "hazard ts")
+        _check_deadline(h.due, "hazard due")
         return self._event(zone, "hazard", h, now)
 
     def _ack(self, zone: str, payload: bytes, now: datetime) -> Record:
@@ -178,14 +195,26 @@ class Decoder:
             raise Rejected("zone_mismatch", f"{what} belongs to zone {owner!r}, "
                            f"not {zone!r} named in the topic")
 
-    def _check_time(self, ts: datetime, now: datetime) -> None:
+    def _check_time(self, ts: datetime, now: datetime, what: str = "event time") -> None:
+        """A time something happened: since 1970, and not ahead of the clock."""
         if ts < EARLIEST_EVENT_TIME:
-            raise Rejected("ancient_timestamp", f"event time {ts.isoformat()} is before "
-                           "1970: no monitoring data is that old (and InfluxDB cannot store "
-                           "times before 1677)")
+            raise Rejected("ancient_timestamp", f"{what} {ts.isoformat()} is before "
+                           "1970: nothing zonewatch tracks is that old (and InfluxDB cannot "
+                           "store times before 1677)")
         if ts - now > self.limits.max_future_skew:
-            raise Rejected("future_timestamp", f"event time {ts.isoformat()} is "
+            raise Rejected("future_timestamp", f"{what} {ts.isoformat()} is "
                            f"{(ts - now).total_seconds():.0f} s ahead of the clock")
+
+
+def _check_deadline(at: datetime | None, what: str) -> None:
+    """A date that may lie ahead (a due date, an expiry), but within 1970–2100."""
+    if at is None:
+        return
+    if at < EARLIEST_EVENT_TIME:
+        raise Rejected("ancient_timestamp", f"{what} {at.isoformat()} is before 1970")
+    if at >= LATEST_DEADLINE:
+        raise Rejected("future_timestamp", f"{what} {at.isoformat()} is after 2099: "
+                       "no deadline lies that far ahead")
 
 
 def _parse(model: type[M], payload: bytes) -> M:

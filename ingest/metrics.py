@@ -16,6 +16,10 @@ class IngestMetrics:
                                    ["code"], registry=registry)
         self.kafka_retries = Counter("zw_ingest_kafka_retries",
                                      "Kafka sends retried after a failure", registry=registry)
+        self.refused = Counter("zw_ingest_kafka_refused",
+                               "Messages in records Kafka refused for good (too large, bad "
+                               "topic): sent as dead letters, or, for a dead letter, dropped",
+                               ["topic", "error"], registry=registry)
         self.batch_seconds = Histogram("zw_ingest_batch_seconds",
                                        "From batch start to every record acknowledged by Kafka",
                                        registry=registry)

@@ -8,9 +8,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints
 
-Factor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
-"""A factor code (w01018, a21026, gas_lel): it becomes an InfluxDB field name, so no spaces,
-commas, quotes or newlines can get in."""
+Factor = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+"""A factor code: HJ 212-2017's w01018 or a21026, HJ/T 212-2005's 011, 060 or B01, our own
+gas_lel. It becomes an InfluxDB field key, so no spaces, commas, quotes or newlines can get
+in, and no leading `_`, which InfluxDB keeps for its own keys."""
 
 
 class Flag(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -15,7 +16,14 @@ log = logging.getLogger(__name__)
 
 
 def configure_client(client: mqtt.Client, settings: MqttSettings) -> None:
-    """Credentials, and for mqtts:// TLS that checks the broker's certificate and host name."""
+    """Credentials, and for mqtts:// TLS that checks the broker's certificate and host name.
+
+    Credentials come from ZW_MQTT_USERNAME / ZW_MQTT_PASSWORD only: the URL is shown in logs
+    and error messages, so one that carries them is refused, not silently ignored."""
+    url = urlsplit(settings.url)
+    if url.username is not None or url.password is not None:
+        raise ValueError("ZW_MQTT_URL must not carry a user or password (mqtt://user:pass@…): "
+                         "set ZW_MQTT_USERNAME and ZW_MQTT_PASSWORD instead")
     if settings.username:
         password = settings.password.get_secret_value() if settings.password else None
         client.username_pw_set(settings.username, password)

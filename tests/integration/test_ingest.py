@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import subprocess
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
 from schemas import DeadLetter, ReadingBatch, ReadingEvent
@@ -26,6 +29,7 @@ from tests.integration.helpers import (
     wait_for_ingest,
 )
 from tests.integration.mqtt import publish_all
+from tests.integration.procs import wait_until
 
 POINTS = [f"jn-{i:04d}-ww1" for i in range(1, 5)]
 
@@ -184,3 +188,93 @@ def test_registry_reload_applies_live_without_restart(
     publish_all(zw_env["ZW_MQTT_URL"], [(topic, newcomer)])
     got = read_readings(zw_env, lambda v: any(identity(x)[0] == "jn-0005-ww1" for x in v))
     assert any(identity(x)[0] == "jn-0005-ww1" for x in got)
+
+
+def test_a_900_kb_payload_is_a_dead_letter_and_ingest_goes_on(
+        zw_env: dict[str, str], spawn, tmp_path: Path) -> None:
+    """Kept whole, its dead letter would be 1.2 MB, more than Kafka takes: ingest would retry
+    it forever and never ack the batch. Cut, it fits, and the next reading gets through."""
+    load_registry_and_start_ingest(spawn, zw_env, tmp_path)
+    zone = own_zone(zw_env)
+    topic = f"zw/v1/{zone}/readings"
+    huge = b"{" + b"7" * 900_000 + b"}"
+    publish_all(zw_env["ZW_MQTT_URL"], [(topic, huge)])
+    after = readings(zone, 1, datetime.now(UTC) - timedelta(minutes=1))
+    publish_all(zw_env["ZW_MQTT_URL"], after)
+
+    got = read_readings(zw_env, lambda v: len(v) >= 1)
+    assert [identity(x) for x in got] == [(POINTS[0], datetime.fromisoformat(after[0][1]["ts"]))]
+
+    def mine(values: list[bytes]) -> list[DeadLetter]:
+        return [d for d in map(DeadLetter.model_validate_json, values) if d.topic == topic]
+    [letter] = mine(read_all(zw_env, "ZW_TOPIC_DEADLETTER", mine))
+    assert letter.code == "oversized" and f"payload of {len(huge)} bytes" in letter.reason
+    assert letter.raw_size == len(huge) and huge.startswith(letter.raw)
+    assert letter.raw_sha256 == hashlib.sha256(huge).hexdigest()
+    assert "cut to its first" in letter.reason
+
+
+def _create_topics(zw_env: dict[str, str], topics: list[NewTopic]) -> None:
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap(zw_env))
+        await admin.start()
+        try:
+            await admin.create_topics(topics)
+        finally:
+            await admin.close()
+    asyncio.run(create())
+
+
+def _metric(zw_env: dict[str, str], line_start: str) -> float | None:
+    url = f"http://127.0.0.1:{zw_env['ZW_METRICS_PORT']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_records_kafka_refuses_for_good_do_not_stop_ingest(
+        zw_env: dict[str, str], spawn, tmp_path: Path) -> None:
+    """Topics that take small records only: an event too large for its topic goes on as a
+    dead letter; a dead letter too large for its own is logged and counted. Ingest goes on."""
+    _create_topics(zw_env, [
+        NewTopic(zw_env["ZW_TOPIC_EVENTS"], 8, 1, topic_configs={"max.message.bytes": "1000"}),
+        NewTopic(zw_env["ZW_TOPIC_DEADLETTER"], 1, 1,
+                 topic_configs={"max.message.bytes": "4000"})])
+    load_registry_and_start_ingest(spawn, zw_env, tmp_path)
+    zone, url = own_zone(zw_env), zw_env["ZW_MQTT_URL"]
+    now = datetime.now(UTC)
+    hazard = {"id": "hz-1", "enterprise": "jn-0001", "status": "reported",
+              "ts": now.isoformat(), "severity": "重" * 400}
+    publish_all(url, [(f"zw/v1/{zone}/hazard", hazard)])
+    publish_all(url, [(f"zw/v1/{zone}/readings", b"{" * 5000)])
+    after = readings(zone, 1, now - timedelta(minutes=1))
+    publish_all(url, after)
+
+    got = read_readings(zw_env, lambda v: len(v) >= 1)
+    assert [identity(x) for x in got] == [(POINTS[0], datetime.fromisoformat(after[0][1]["ts"]))]
+    def refused(values: list[bytes]) -> list[DeadLetter]:
+        return [d for d in map(DeadLetter.model_validate_json, values)
+                if d.code == "kafka_refused"]
+    [letter] = refused(read_all(zw_env, "ZW_TOPIC_DEADLETTER", refused))
+    assert letter.topic == zw_env["ZW_TOPIC_EVENTS"]
+    assert "MessageSizeTooLargeError" in letter.reason
+    assert json.loads(letter.raw)["hazard"]["severity"] == hazard["severity"]
+    dropped = (f'zw_ingest_kafka_refused_total{{error="MessageSizeTooLargeError",'
+               f'topic="{zw_env["ZW_TOPIC_DEADLETTER"]}"}}')
+    assert wait_until(lambda: _metric(zw_env, dropped), timeout=10, what=dropped) == 1.0
+
+
+def test_ingest_refuses_to_start_with_more_partitions_than_the_topic_has(
+        zw_env: dict[str, str], spawn, tmp_path: Path) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(yaml.safe_dump(tiny_registry(zone=own_zone(zw_env)).model_dump(
+        mode="json"), allow_unicode=True))
+    loader = spawn("registry-load", "registry", "load", str(registry),
+                   ZW_READINGS_PARTITIONS="2")  # creates the topics with 2 partitions
+    assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
+    ingest = spawn("ingest", "ingest", ZW_READINGS_PARTITIONS="4")
+    assert ingest.proc is not None and ingest.proc.wait(60) != 0
+    assert (f"Kafka topic {zw_env['ZW_TOPIC_READINGS']} has 2 partitions, but "
+            "ZW_READINGS_PARTITIONS is 4") in ingest.log_tail()

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest.decode import DecodeLimits, Decoder, Record
-from ingest.hj212 import encode_frame
-from schemas import DeadLetter, ReadingEvent, SafetyEvent
+from ingest.hj212 import encode_frame, wrap_segment
+from schemas import DeadLetter, ReadingEvent, Registry, SafetyEvent
 from tests.factories import tiny_registry
 from zonewatch.settings import Topics
 
@@ -101,3 +101,84 @@ def test_ack_over_mqtt_becomes_a_command_keyed_by_alert(decoder: Decoder) -> Non
     assert out.key == b"dg-0123456789abcdef"
     bad = decoder.decode("zw/v1/jiangning-edz/ack", b'{"alert": "x y", "by": ""}', NOW)
     assert isinstance(bad, DeadLetter) and bad.code == "invalid"
+
+
+def hazard(**over: object) -> bytes:
+    body = {"id": "hz-1", "enterprise": "jn-0001", "status": "reported",
+            "ts": "2026-11-27T08:00:00+08:00", "due": "2026-12-27T08:00:00+08:00"}
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+def assessment(**over: object) -> bytes:
+    body = {"enterprise": "jn-0001", "status": "completed",
+            "completed_at": "2025-11-27T08:00:00+08:00",
+            "valid_until": "2028-11-27T08:00:00+08:00", "level": "general"}
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(("kind", "payload", "code", "words"), [
+    ("hazard", hazard(due="0001-01-01T00:00:00+01:00"), "ancient_timestamp",
+     "hazard due 0001-01-01T00:00:00+01:00 is before 1970"),
+    ("hazard", hazard(due="9999-12-31T23:59:59+08:00"), "future_timestamp", "after 2099"),
+    ("hazard", hazard(ts="1900-01-01T00:00:00+08:00"), "ancient_timestamp", "hazard ts"),
+    ("assessment", assessment(valid_until="0001-01-01T00:00:00+01:00"), "ancient_timestamp",
+     "assessment valid_until"),
+    ("assessment", assessment(valid_until="2100-01-01T00:00:00Z"), "future_timestamp",
+     "assessment valid_until"),
+    ("assessment", assessment(completed_at="1969-12-31T23:59:59Z"), "ancient_timestamp",
+     "assessment completed_at"),
+    ("assessment", assessment(completed_at="2027-11-27T08:00:00+08:00"), "future_timestamp",
+     "assessment completed_at"),
+], ids=["due-year-1", "due-year-9999", "ts-1900", "valid-until-year-1", "valid-until-2100",
+        "completed-1969", "completed-next-year"])
+def test_safety_dates_out_of_range_are_dead_letters(
+        decoder: Decoder, kind: str, payload: bytes, code: str, words: str) -> None:
+    """The worker turns these dates into epoch seconds and back: year 1 would stop it."""
+    out = decoder.decode(f"zw/v1/jiangning-edz/{kind}", payload, NOW)
+    assert isinstance(out, DeadLetter), out
+    assert out.code == code and words in out.reason, out.reason
+
+
+@pytest.mark.parametrize(("kind", "payload"), [
+    ("hazard", hazard(due="2099-12-31T23:59:59Z")),
+    ("hazard", hazard(due=None)),
+    ("assessment", assessment(valid_until="2099-06-01T00:00:00+08:00")),
+    ("assessment", assessment(completed_at=None, valid_until=None)),
+], ids=["due-2099", "no-due", "valid-until-2099", "no-dates"])
+def test_deadlines_ahead_are_accepted(decoder: Decoder, kind: str, payload: bytes) -> None:
+    out = decoder.decode(f"zw/v1/jiangning-edz/{kind}", payload, NOW)
+    assert isinstance(out, Record), out
+
+
+def test_hj212_2005_frame_with_numeric_factor_codes_becomes_a_reading(
+        decoder: Decoder) -> None:
+    """HJ/T 212-2005 devices name factors 011 (COD), 060 (ammonia), B01 (flow)."""
+    frame = wrap_segment("ST=32;CN=2011;PW=123456;MN=010000A89000000000000002;"
+                         "CP=&&DataTime=20261127075900000;B01-Rtd=36.91;"
+                         "011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&")
+    out = decoder.decode("zw/v1/jiangning-edz/hj212", frame.encode(), NOW)
+    assert isinstance(out, Record), out
+    event = ReadingEvent.model_validate_json(out.value)
+    assert event.point == "jn-0002-ww1"
+    assert event.values == {"B01": 36.91, "011": 231.0, "060": 1.803}
+    assert event.flags == {"011": "N", "060": "N"}
+
+
+@pytest.mark.parametrize("code", ["_field", "-1", "w01018 x", "w0,1", ""])
+def test_factor_codes_stay_safe_field_keys(decoder: Decoder, code: str) -> None:
+    out = decoder.decode(TOPIC, reading(values={code: 1.0}, flags={}), NOW)
+    assert isinstance(out, DeadLetter) and out.code == "invalid", out
+
+
+def test_an_unexpected_error_becomes_a_dead_letter_naming_it(
+        decoder: Decoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry whose point names an enterprise it lacks: the bridge must go on."""
+    def dangling(_registry: Registry, _point: object) -> str:
+        raise KeyError("jn-0001")
+    monkeypatch.setattr(Registry, "zone_of_point", dangling)
+    out = decoder.decode(TOPIC, reading(), NOW)
+    assert isinstance(out, DeadLetter), out
+    assert out.code == "internal_error" and "KeyError" in out.reason
+    assert out.raw == reading() and out.topic == TOPIC
