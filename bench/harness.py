@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,10 +27,13 @@ from pathlib import Path
 from influxdb_client import InfluxDBClient
 
 from schemas import Registry
+from streams.web.auth import digest
 from tests.integration.helpers import delete_topics, private_env
 from tests.integration.procs import ZwProcess, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
+METRICS_TOKEN = secrets.token_urlsafe(24)
+"""The bench's token for the workers' /metrics, which wants a role that sees every zone."""
 
 
 def services_env() -> dict[str, str]:
@@ -112,6 +116,9 @@ def private_run(label: str) -> Iterator[Run]:
     env["ZW_APP_ID"] = f"zw-bench-{run_id}"
     env["ZW_LOG_LEVEL"] = "WARNING"
     folder = Path(tempfile.mkdtemp(prefix=f"zw-bench-{label}-"))
+    env["ZW_TOKENS_FILE"] = str(folder / "tokens.json")
+    Path(env["ZW_TOKENS_FILE"]).write_text(json.dumps(
+        [{"name": "bench", "sha256": digest(METRICS_TOKEN), "role": "admin"}]))
     influx = InfluxDBClient(url=services["ZW_INFLUX_URL"], token=services["ZW_INFLUX_TOKEN"],
                             org=services["ZW_INFLUX_ORG"], timeout=120_000)
     buckets = influx.buckets_api()
@@ -173,8 +180,10 @@ class Said:
 
 def scrape(port: str, metric: str) -> float | None:
     """One sample's value from a Prometheus endpoint on loopback (labels ignored, summed)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        with urllib.request.urlopen(request, timeout=5) as r:
             text = r.read().decode()
     except OSError:
         return None

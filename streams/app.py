@@ -92,9 +92,9 @@ def create_app(settings: StreamSettings,
     readings.register(app, ctx, writer, tracker, emit, metrics)
     zone_agent.register(app, ctx, writer, emit, metrics)
     alert_agent.register(app, ctx, topics, writer, delivery, metrics)
-    worker_metrics.register(app, metrics)
     ack_agent.register(app, ctx, emit)
-    web.register(app, ctx, emit, web.WebSettings(), maintenance)
+    backend = web.register(app, ctx, emit, web.WebSettings(), maintenance)
+    worker_metrics.register(app, metrics, backend)
 
     feed = RegistryFeed(settings, on_change=lambda r: (ctx.use_registry(r), tracker.reset()))
     windows = MaintenanceFeed(settings, maintenance)

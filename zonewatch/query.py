@@ -15,11 +15,12 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from schemas import Alert, Point, Registry
+from schemas import Alert, AlertStatus, Point, Registry, Severity
 from streams.coverage import Completeness, completeness_by_arrival
 
 T = TypeVar("T")
@@ -138,29 +139,127 @@ def coverage_trend(query_api: Any, bucket: str, zone: str | None, start: datetim
     return execute(query_api, coverage_trend_query(bucket, zone, start, every))
 
 
-def alerts_query(bucket: str, status: str | None = None, zone: str | None = None,
-                 kind: str | None = None, limit: int = 500,
-                 lookback_s: float = 400 * 86400) -> Query[list[Alert]]:
-    terms = ['r._measurement == "alert"']
+Filter = str | Iterable[str] | None
+"""A filter on one column: one value, several, or None for any."""
+
+
+def _each(values: str | Iterable[str]) -> list[str]:
+    return [values] if isinstance(values, str) else sorted(values)
+
+
+def _one_of(column: str, values: Filter, allowed: type[StrEnum]) -> str | None:
+    """`(r.col == …)` for a filter on a field, each value checked; None when not filtered."""
+    if values is None:
+        return None
+    bad = sorted(set(_each(values)) - {m.value for m in allowed})
+    if bad:
+        raise QueryError(f"not a valid {column}: {bad[0]!r}")
+    return f"exists r.{column} and {any_of(column, _each(values))}"
+
+
+def _alert_rows(bucket: str, zone: str | None, kind: Filter, lookback_s: float,
+                more: Iterable[str] = ()) -> str:
+    """Flux for the pivoted latest row of each alert (of `zone`, of `kind`, and `more`)."""
+    terms = ['r._measurement == "alert"', *more]
     if zone is not None:
         terms.append(f"r.zone == {flux_string(checked_id(zone, 'zone'))}")
     if kind is not None:
-        terms.append(f"r.kind == {flux_string(checked_id(kind, 'kind', KINDS_RE))}")
-    if status is not None and status not in ("open", "acknowledged", "resolved"):
-        raise QueryError(f"not a valid status: {status!r}")
-    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
+        terms.append(any_of("kind", [checked_id(k, "kind", KINDS_RE) for k in _each(kind)]))
+    return (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
             f"|> filter(fn: (r) => {' and '.join(terms)})\n|> last()\n{PIVOT}")
 
-    def parse(rows: Iterable[Row]) -> list[Alert]:
-        found = [a for a in merge_alert_rows(rows) if status is None or a.status == status]
-        return sorted(found, key=lambda a: a.updated_at, reverse=True)[:max(0, limit)]
+
+def _latest_state(status: Filter, severity: Filter) -> str:
+    """Filters on each alert's latest row. Every state of an alert is written whole, so after
+    last() and the pivot that row holds its latest status and severity."""
+    terms = [t for t in (_one_of("status", status, AlertStatus),
+                         _one_of("severity", severity, Severity)) if t]
+    return "".join(f"\n|> filter(fn: (r) => {t})" for t in terms)
+
+
+def _wanted(status: Filter, kind: Filter, severity: Filter) -> Callable[[Row], bool]:
+    """The same filters on a row or an alert in Python, for what changed between queries."""
+    wanted = {k: set(_each(v)) for k, v in (("status", status), ("kind", kind),
+                                             ("severity", severity)) if v is not None}
+
+    def passes(item: Any) -> bool:
+        get = item.get if isinstance(item, Mapping) else lambda k: getattr(item, k).value
+        return all(get(k) in values for k, values in wanted.items())
+    return passes
+
+
+def alert_ids_query(bucket: str, status: Filter = None, zone: str | None = None,
+                    kind: Filter = None, severity: Filter = None,
+                    lookback_s: float = 400 * 86400) -> Query[list[str]]:
+    """The ids of the alerts whose latest state passes the filters, newest change first. It
+    reads only the fields filtered on: every field of every alert is a series of its own, and
+    a list scans all alerts of the period."""
+    fields = ["status", *(["severity"] if severity is not None else [])]
+    flux = (_alert_rows(bucket, zone, kind, lookback_s, [any_of("_field", fields)])
+            + _latest_state(status, severity)
+            + '\n|> keep(columns: ["_time", "id", "kind", "status", "severity"])')
+    passes = _wanted(status, kind, severity)
+
+    def parse(rows: Iterable[Row]) -> list[str]:
+        newest: dict[str, datetime] = {}
+        for r in rows:
+            if passes(r) and (r["id"] not in newest or r["_time"] > newest[r["id"]]):
+                newest[r["id"]] = r["_time"]
+        return sorted(newest, key=lambda i: newest[i], reverse=True)
     return Query(flux, parse)
 
 
-def alerts(query_api: Any, bucket: str, status: str | None = None, zone: str | None = None,
-           kind: str | None = None, limit: int = 500) -> Any:
-    """Each alert's latest state, newest change first; `status` filters on that latest state."""
-    return execute(query_api, alerts_query(bucket, status, zone, kind, limit))
+def alerts_query(bucket: str, status: Filter = None, zone: str | None = None,
+                 kind: Filter = None, limit: int | None = 500,
+                 lookback_s: float = 400 * 86400, severity: Filter = None,
+                 ids: Iterable[str] | None = None) -> Query[list[Alert]]:
+    """Each alert's latest state that passes every filter (and is one of `ids`, if given),
+    newest change first, at most `limit` (None: all). The filters run in InfluxDB, before
+    the limit: an alert still open is found however many newer ones there are."""
+    only = None if ids is None else {checked_id(i, "alert id", ALERT_ID_RE) for i in ids}
+    more = [] if only is None else [any_of("id", sorted(only))]
+    flux = _alert_rows(bucket, zone, kind, lookback_s, more) + _latest_state(status, severity)
+    passes = _wanted(status, kind, severity)
+
+    def parse(rows: Iterable[Row]) -> list[Alert]:
+        found = [a for a in merge_alert_rows(rows)
+                 if passes(a) and (only is None or a.id in only)]
+        found.sort(key=lambda a: a.updated_at, reverse=True)
+        return found if limit is None else found[:max(0, limit)]
+    return Query(flux, parse)
+
+
+def alerts(query_api: Any, bucket: str, status: Filter = None, zone: str | None = None,
+           kind: Filter = None, limit: int | None = 500, severity: Filter = None) -> Any:
+    """Each alert's latest state, newest change first; `status`, `kind` and `severity` (one
+    value or several each) filter on that latest state."""
+    return execute(query_api, alerts_query(bucket, status, zone, kind, limit,
+                                           severity=severity))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """The newest alerts that pass a list's filters, and how many pass in all."""
+
+    alerts: list[Alert]
+    total: int
+
+
+async def alert_page(query_api: Any, bucket: str, status: Filter = None,
+                     zone: str | None = None, kind: Filter = None, severity: Filter = None,
+                     limit: int = 200) -> AlertPage:
+    """The API's alert list, in two queries that stay quick with many alerts: the ids that
+    pass the filters (a field or two of each alert), then every field of the page's only."""
+    ids = await _run(query_api, alert_ids_query(bucket, status, zone, kind, severity))
+    page = ids[:max(0, limit)]
+    found = await _run(query_api, alerts_query(bucket, status, zone, kind, None,
+                                               severity=severity, ids=page)) if page else []
+    return AlertPage(found, len(ids))
+
+
+async def _run(query_api: Any, q: Query[T]) -> T:
+    result = execute(query_api, q)
+    return await result if inspect.isawaitable(result) else result  # type: ignore[return-value]
 
 
 def alert_history_query(bucket: str, alert_id: str,

@@ -18,7 +18,9 @@ sha256() {
 made() { echo "made $dir/$1"; }
 new() { [ ! -e "$dir/$1" ]; }
 
-for name in influx_admin_password influx_admin_token mqtt_password grafana_admin_password; do
+new metrics_token && metrics_new=1 || metrics_new=
+for name in influx_admin_password influx_admin_token mqtt_password grafana_admin_password \
+        metrics_token; do
     if new "$name"; then random > "$dir/$name"; made "$name"; fi
 done
 if new influx_token; then
@@ -27,12 +29,20 @@ if new influx_token; then
     cp "$dir/influx_admin_token" "$dir/influx_token"; made influx_token
 fi
 if new routes.yaml; then cp "$here/secrets/routes.yaml.example" "$dir/routes.yaml"; made routes.yaml; fi
+# Prometheus's entry: the workers' /metrics wants a token whose role sees every zone.
+metrics_entry() {
+    printf -- '- name: prometheus\n  sha256: "%s"\n  role: admin\n' \
+        "$(sha256 "$(cat "$dir/metrics_token")")"
+}
 if new tokens.yaml; then
     token=$(random)
-    printf -- '- name: operator\n  sha256: "%s"\n  role: admin\n' "$(sha256 "$token")" \
-        > "$dir/tokens.yaml"
+    { printf -- '- name: operator\n  sha256: "%s"\n  role: admin\n' "$(sha256 "$token")"
+      metrics_entry; } > "$dir/tokens.yaml"
     made tokens.yaml
     echo "API/dashboard admin token (shown once, only its SHA-256 is kept): $token"
+elif [ -n "$metrics_new" ]; then
+    echo "add Prometheus's entry to $dir/tokens.yaml, then recreate the workers:"
+    metrics_entry
 fi
 if new mosquitto_passwd; then
     # A plain user:password file, hashed in place by `mosquitto_passwd -U`.

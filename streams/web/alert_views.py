@@ -46,14 +46,10 @@ class AlertsView(ApiView):
         kinds = _choices(self.query_param(request, "kind"), AlertKind, "kind")
         severities = _choices(self.query_param(request, "severity"), Severity, "severity")
         limit = self._limit(self.query_param(request, "limit"))
-        kind = next(iter(kinds)) if kinds and len(kinds) == 1 else None
-        found = await self.backend.read(query.alerts, None, zone, kind, MAX_LIMIT * 10)
-        shown = [a for a in found if who.can_see(a.zone)
-                 and (statuses is None or a.status.value in statuses)
-                 and (kinds is None or a.kind.value in kinds)
-                 and (severities is None or a.severity.value in severities)]
-        return self.json({"alerts": [alert_json(a) for a in shown[:limit]],
-                          "total": len(shown)})
+        page = await self.backend.read(query.alert_page, statuses, zone, kinds, severities,
+                                       limit)
+        return self.json({"alerts": [alert_json(a) for a in page.alerts if who.can_see(a.zone)],
+                          "total": page.total})
 
     def _limit(self, text: str | None) -> int:
         if text is None:

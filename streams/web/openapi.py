@@ -26,6 +26,8 @@ ERRORS = {
     "401": _json(_ref("Error"), "no token, or one that is not known"),
     "403": _json(_ref("Error"), "a zone token asking about another zone"),
 }
+BAD_INPUT = _json(_ref("Error"), "a query parameter or body that is not valid, named in error")
+NO_ZONE = _json(_ref("Error"), "no such zone")
 ZONE = _param("zone", "path", "zone id from the registry")
 ALERT_ID = _param("alert_id", "path", "alert id, e.g. dg-0123456789abcdef")
 WINDOW_ID = _param("window_id", "path", "maintenance window id, e.g. mw-0123456789ab")
@@ -114,14 +116,16 @@ PATHS: dict[str, Any] = {
         "覆盖率趋势 / window means of the three rates",
         _json({"type": "object"}, "zone → [{at, monitoring_rate, …}]"),
         [_param("zone", "query", "one zone"),
-         _param("hours", "query", "span, default 24", type="number")]),
+         _param("hours", "query", "span, default 24", type="number")],
+        **{"400": BAD_INPUT, "404": NO_ZONE}),
     "/api/v1/zones/{zone}/coverage": _get(
         "园区覆盖率与缺口 / one zone: figures, dark units and points, completeness",
         _json(_ref("ZoneCoverage"), "the zone"),
         [ZONE, _param("from", "query", "ISO date/time; no offset = Asia/Shanghai"),
          _param("to", "query", "ISO date/time, default now"),
          _param("completeness", "query", "0: leave completeness out (null)")],
-        **{"404": _json(_ref("Error"), "no such zone")}),
+        **{"400": _json(_ref("Error"), "from or to not an ISO date or time between 1970 "
+                        "and 2200, or a period empty or over 31 days"), "404": NO_ZONE}),
     "/api/v1/alerts": _get(
         "告警列表 / alerts, latest state, newest first",
         _json({"type": "object", "properties": {
@@ -131,7 +135,9 @@ PATHS: dict[str, Any] = {
          _param("zone", "query", "zone id; a zone token gets its own"),
          _param("kind", "query", "alert kind(s), comma-separated"),
          _param("severity", "query", "info | warning | critical, comma-separated"),
-         _param("limit", "query", "1…1000, default 200", type="integer")]),
+         _param("limit", "query", "1…1000, default 200", type="integer")],
+        **{"400": _json(_ref("Error"), "an unknown status, kind or severity, or a limit "
+                        "out of range"), "404": NO_ZONE}),
     "/api/v1/alerts/{alert_id}": _get(
         "告警详情与历史 / one alert and its history",
         _json({"type": "object", "properties": {
@@ -146,7 +152,9 @@ PATHS: dict[str, Any] = {
                        "description": "who; default the token's name"},
                 "note": {"type": "string", "maxLength": 1000}}}}}},
         "responses": {"202": _json({"type": "object"}, "accepted, with the alert as it was"),
-                      **ERRORS, "404": _json(_ref("Error"), "no such alert"),
+                      **ERRORS, "400": _json(_ref("Error"), "a body that is not a JSON object "
+                                             "with string by (≤ 100) and note (≤ 1000)"),
+                      "404": _json(_ref("Error"), "no such alert"),
                       "409": _json(_ref("Error"), "already resolved")}}},
     "/api/v1/maintenance": {
         **_get("维护时段 / maintenance windows the token may see, soonest first",
@@ -154,7 +162,7 @@ PATHS: dict[str, Any] = {
                    "type": "array", "items": _ref("MaintenanceWindow")}}}, "windows"),
                [_param("zone", "query", "zone id; a zone token gets its own"),
                 _param("ended", "query", "true: also windows that have ended")],
-               **{"404": _json(_ref("Error"), "no such zone")}),
+               **{"404": NO_ZONE}),
         "post": {
             "summary": "申报维护 / declare planned work: its alerts (default data_gap) are "
                        "kept from the channels on every worker while it lasts",

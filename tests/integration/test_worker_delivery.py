@@ -94,7 +94,24 @@ class Api:
 
     async def window_ids(self, token: str) -> set[str]:
         status, body = await self.call("GET", "/api/v1/maintenance", token)
-        return {w["id"] for w in body["windows"]} if status == 200 else set()
+        assert status == 200, (status, body)
+        return {w["id"] for w in body["windows"]}
+
+
+async def check_maintenance_auth(api: Api, window_id: str) -> None:
+    """No token: 401 for reading and withdrawing; a zone token asking for another zone's
+    windows, or for one window of another zone: 403."""
+    for method, path in (("GET", "/api/v1/maintenance"),
+                         ("GET", f"/api/v1/maintenance/{window_id}"),
+                         ("DELETE", f"/api/v1/maintenance/{window_id}")):
+        status, body = await api.call(method, path)
+        assert status == 401, (method, path, status, body)
+    status, body = await api.call("GET", "/api/v1/maintenance?zone=pukou-edz", MINE)
+    assert status == 403, body
+    status, body = await api.call("GET", f"/api/v1/maintenance/{window_id}", THEIRS)
+    assert status == 403, body
+    status, body = await api.call("GET", f"/api/v1/maintenance/{window_id}", MINE)
+    assert status == 200 and body["id"] == window_id, body
 
 
 async def test_unacknowledged_gap_escalates_to_the_duty_channel_after_the_timeout(
@@ -167,6 +184,7 @@ async def test_no_data_gap_delivered_inside_a_maintenance_window(
             both = await eventually(on_b, 15, "the API's window on worker B")
             assert len(both) == 2, "the API's and the registry's"
             assert await b.window_ids(THEIRS) == set(), "zone-limited"
+            await check_maintenance_auth(b, window["id"])
 
             fleet.live -= {POINTS[1], POINTS[2]}
             await eventually(lambda: alive() or receiver.delivered("/hook", point=POINTS[2]),

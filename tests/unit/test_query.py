@@ -115,6 +115,22 @@ def test_alert_filters_are_checked() -> None:
         "b", "dg-0123456789abcdef").flux
 
 
+def test_alert_state_filters_run_in_influxdb_on_the_latest_state() -> None:
+    """Status and severity are fields: filtered after last() and the pivot, on each alert's
+    newest row, so InfluxDB returns only matching alerts and nothing caps them before."""
+    flux = query.alerts_query("b", status={"open", "acknowledged"}, kind=["data_gap", "exceedance"],
+                              severity="critical").flux
+    pivot = flux.index("pivot(")
+    assert flux.index(
+        'exists r.status and (r.status == "acknowledged" or r.status == "open")') > pivot
+    assert flux.index('exists r.severity and (r.severity == "critical")') > pivot
+    assert '(r.kind == "data_gap" or r.kind == "exceedance")' in flux[:pivot]
+    assert "r.status" not in query.alerts_query("b").flux
+    for kwargs in ({"status": ["open", "closed"]}, {"severity": "urgent"}):
+        with pytest.raises(QueryError):
+            query.alerts_query("b", **kwargs)
+
+
 def test_bucket_names_are_escaped_too() -> None:
     assert 'from(bucket: "a\\"b")' in query.alerts_query('a"b').flux
 
@@ -205,6 +221,36 @@ def test_alerts_take_each_ids_latest_state_and_filter_on_it() -> None:
     assert [a.id for a in query.alerts(FakeApi(rows), "b", status="open")] == [
         "dg-1111111111111111"]  # the first one was open, but is acknowledged now
     assert len(query.alerts(FakeApi(rows), "b", limit=1)) == 1
+    assert len(query.alerts(FakeApi(rows), "b", limit=None)) == 2
+    assert query.alerts(FakeApi(rows), "b", status=["open", "resolved"], severity="critical") == []
+
+
+def test_alert_ids_read_only_the_fields_filtered_on() -> None:
+    flux = query.alert_ids_query("b", status="open", zone=JN).flux
+    assert '(r._field == "status")' in flux and "r.severity" not in flux
+    assert flux.index('r.status == "open"') > flux.index("pivot(")
+    flux = query.alert_ids_query("b", severity=["critical"]).flux
+    assert '(r._field == "status" or r._field == "severity")' in flux
+    assert 'r.id == "dg-0123456789abcdef"' in query.alerts_query(
+        "b", ids=["dg-0123456789abcdef"]).flux
+    with pytest.raises(QueryError):
+        query.alerts_query("b", ids=['dg-0123" or true'])
+
+
+def test_an_alert_page_counts_every_match_and_brings_the_newest_whole() -> None:
+    later = T0 + timedelta(minutes=5)
+    rows = [alert_row(T0, "open"),  # open for long: still in the list and the total
+            alert_row(later, "open", "dg-1111111111111111"),
+            alert_row(later + timedelta(minutes=1), "resolved", "dg-2222222222222222",
+                      resolved_at=later.isoformat())]
+    page = asyncio.run(query.alert_page(FakeApi(rows, is_async=True), "b", status="open",
+                                        limit=1))
+    assert page.total == 2 and [a.id for a in page.alerts] == ["dg-1111111111111111"]
+    page = asyncio.run(query.alert_page(FakeApi(rows), "b", limit=5))
+    assert page.total == 3 and page.alerts[0].status is AlertStatus.RESOLVED
+    api = FakeApi(rows)
+    assert asyncio.run(query.alert_page(api, "b", severity="critical")).total == 0
+    assert len(api.flux) == 1, "no page to fetch: one query"
 
 
 def test_alert_history_is_every_state_oldest_first() -> None:
