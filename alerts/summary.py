@@ -228,9 +228,9 @@ def _coverage_below_target(c: _Ctx) -> tuple[str, str]:
         en = f"{c.who[1]}: online-monitoring rate below 100%"
     else:
         pct = f"{100 * ok / total:.1f}".rstrip("0").rstrip(".") + "%"
-        zh = f"{c.who[0]} 在线监控率 {pct}（{ok}/{total} 家重点排污单位），低于 100%"
-        en = (f"{c.who[1]}: online-monitoring rate {pct} ({ok}/{total} key polluter units), "
-              "below 100%")
+        n = f"{_num(ok)}/{_num(total)}"  # counts arrive as floats (3.0) through a signal
+        zh = f"{c.who[0]} 在线监控率 {pct}（{n} 家重点排污单位），低于 100%"
+        en = f"{c.who[1]}: online-monitoring rate {pct} ({n} key polluter units), below 100%"
     return _with_since(c, zh, en)
 
 

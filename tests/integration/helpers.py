@@ -83,6 +83,12 @@ def load_registry_and_start_ingest(spawn, zw_env: dict[str, str], tmp_path: Path
     it is subscribed; return ingest."""
     registry = write_registry(tmp_path / "registry.yaml", own_zone(zw_env), interval_s,
                               maintenance)
+    return load_file_and_start_ingest(spawn, zw_env, registry)
+
+
+def load_file_and_start_ingest(spawn, zw_env: dict[str, str], registry: Path):
+    """Load the registry file `registry` (one a test wrote itself), start ingest, wait until
+    it is subscribed; return ingest."""
     loader = spawn("registry-load", "registry", "load", str(registry))
     assert loader.proc is not None and loader.proc.wait(60) == 0, loader.log_tail()
     ingest = spawn("ingest", "ingest")

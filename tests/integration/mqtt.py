@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -70,6 +70,8 @@ class Fleet:
         self.live = set(points)
         self.flags: dict[str, str] = {}
         """point → HJ 212 flag to send instead of N (e.g. M for maintenance)."""
+        self.values: dict[str, Callable[[int], dict[str, float]]] = {}
+        """point → its values in the n-th round (from 0), instead of a constant w01018."""
         self.sent: list[tuple[str, str]] = []
         self._infos: list[mqtt.MQTTMessageInfo] = []
         self._zone, self._period = zone, period
@@ -82,15 +84,20 @@ class Fleet:
         self._thread.start()
 
     def _run(self) -> None:
+        n = 0
         while not self._stop.is_set():
             now = datetime.now(UTC).isoformat()
             for point in sorted(self.live):
-                body = {"point": point, "ts": now, "values": {"w01018": 20.0 + len(point)},
-                        "flags": {"w01018": self.flags.get(point, "N")}}
+                make = self.values.get(point)
+                values = make(n) if make else {"w01018": 20.0 + len(point)}
+                flag = self.flags.get(point, "N")
+                body = {"point": point, "ts": now, "values": values,
+                        "flags": {factor: flag for factor in values}}
                 info = self._client.publish(f"zw/v1/{self._zone}/readings", json.dumps(body),
                                             qos=1)
                 self._infos.append(info)
                 self.sent.append((point, now))
+            n += 1
             self._stop.wait(self._period)
 
     def close(self) -> None:

@@ -114,6 +114,13 @@ def test_coverage_shows_the_rate_and_the_counts():
     assert "online-monitoring rate 75% (3/4 key polluter units)" in s.en
 
 
+def test_coverage_counts_read_as_whole_numbers_when_they_come_as_floats():
+    """A signal's detail carries numbers as floats: the counts still read 3/4, not 3.0/4.0."""
+    incident, _, _ = CASES[K.COVERAGE_BELOW_TARGET]
+    s = summarize(incident, Facts(covered=3.0, total=4.0), REG)
+    assert "（3/4 家重点排污单位）" in s.zh and "(3/4 key polluter units)" in s.en
+
+
 def test_invalid_data_names_the_fault():
     incident, facts, _ = CASES[K.INVALID_DATA]
     s = summarize(incident, facts, REG)
