@@ -79,15 +79,23 @@ def _wide(text: str) -> int:
 
 def _demo_tokens(run_dir: Path, zone: str) -> tuple[Path, dict[str, str]]:
     """Fresh tokens for the demo (an admin and one zone's committee): only their SHA-256
-    goes into the tokens file, the tokens themselves are printed once."""
-    tokens = {"admin": secrets.token_urlsafe(24), zone: secrets.token_urlsafe(24)}
+    goes into the tokens file, the tokens themselves are printed once. A third, for the local
+    Prometheus to scrape the worker's /metrics, goes where its config reads it
+    (deploy/prometheus/prometheus.yml: `$ZW_RUN/conf/metrics-token`)."""
+    tokens = {name: secrets.token_urlsafe(24) for name in ("admin", zone, "prometheus")}
     entries = [{"name": "demo-admin", "role": "admin",
                 "sha256": hashlib.sha256(tokens["admin"].encode()).hexdigest()},
                {"name": f"demo-{zone}", "role": "zone", "zone": zone,
-                "sha256": hashlib.sha256(tokens[zone].encode()).hexdigest()}]
+                "sha256": hashlib.sha256(tokens[zone].encode()).hexdigest()},
+               {"name": "demo-prometheus", "role": "ecology",
+                "sha256": hashlib.sha256(tokens["prometheus"].encode()).hexdigest()}]
     path = run_dir / "demo-tokens.yaml"
     path.write_text(yaml.safe_dump(entries))
     path.chmod(0o600)
+    scrape = run_dir / "conf" / "metrics-token"
+    scrape.parent.mkdir(parents=True, exist_ok=True)
+    scrape.write_text(tokens["prometheus"] + "\n")
+    scrape.chmod(0o600)
     return path, tokens
 
 

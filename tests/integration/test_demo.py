@@ -45,6 +45,10 @@ def test_demo_prints_a_working_dashboard_shows_every_zone_and_stops_with_its_chi
     wait_until(lambda: demo.assert_alive() or api.call("/healthz")[0] == 200, timeout=90,
                what="the dashboard to answer")
     assert api.call("/api/v1/coverage")[0] == 401
+    scrape = (tmp_path / "run" / "conf" / "metrics-token").read_text().strip()
+    status, metrics = api.call("/metrics", scrape)  # what the local Prometheus sends
+    assert status == 200 and "zw_worker_readings_stored_total" in metrics
+    assert api.call("/metrics")[0] == 401
 
     def every_zone_figured() -> list[dict] | None:
         demo.assert_alive()
