@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from influxdb_client import InfluxDBClient
+from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
 
 from streams.web.auth import digest
 from tests.integration.conftest import influx, services  # noqa: F401  (shared fixtures)
@@ -53,17 +56,54 @@ def pytest_configure(config: pytest.Config) -> None:
 @dataclass
 class Pipeline:
     """A running pipeline: its API, the zone of its registry and the other one, the point
-    that never reports, the bearer tokens by who holds them, the worker."""
+    that never reports, the bearer tokens by who holds them, the worker, the fleet that
+    publishes, and the InfluxDB bucket the worker writes to."""
 
     api: Api
     zone: str
     worker: ZwProcess
     base_url: str
+    fleet: Fleet
+    influx: InfluxDBClient
+    bucket: str
     other: str = OTHER
     silent_point: str = POINTS[3]
     tokens: dict[str, str] = field(default_factory=lambda: {
         "ecology": ECO, "emergency": EMERGENCY, "zone": MINE, "other_zone": THEIRS})
     names: dict[str, str] = field(default_factory=lambda: {"emergency": EMERGENCY_NAME})
+
+    def monitoring_rate(self) -> float | None:
+        """The zone's online-monitoring rate as `GET /api/v1/coverage` gives it now."""
+        zones = self.api.ok("/api/v1/coverage", self.tokens["ecology"])["zones"]
+        return next(z["monitoring_rate"] for z in zones if z["zone"] == self.zone)
+
+    def wait_monitoring_rate(self, rate: float, timeout: float = 60) -> None:
+        wait_until(lambda: self.worker.assert_alive() or self.monitoring_rate() == rate,
+                   timeout=timeout, what=f"{rate:.0%} coverage through the API")
+
+    @contextmanager
+    def fleet_publishing(self, points: Iterable[str]) -> Iterator[None]:
+        """Only `points` publish inside the block; afterwards the fleet is as it was and the
+        block waits until the API shows the rate it showed before, so the other tests of the
+        module find the pipeline as the fixture left it."""
+        before, rate = set(self.fleet.live), self.monitoring_rate()
+        self.fleet.live = set(points)
+        try:
+            yield
+        finally:
+            self.fleet.live = before
+            if rate is not None:
+                self.wait_monitoring_rate(rate)
+
+    def seed_coverage_history(self, zone: str, rates: dict[timedelta, float]) -> None:
+        """Coverage figures `rates` (age → monitoring rate) as the worker would have written
+        them that long ago: history the trend sparklines draw. Older than the API's 15 min
+        for "latest figures", so today's figures stay the worker's."""
+        now = datetime.now(UTC)
+        points = [Point("coverage").tag("zone", zone).time(now - age, WritePrecision.S)
+                  .field("monitoring_rate", rate) for age, rate in rates.items()]
+        with self.influx.write_api(write_options=SYNCHRONOUS) as write:
+            write.write(bucket=self.bucket, record=points)
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +159,7 @@ def pipeline(services: dict[str, str], influx: InfluxDBClient,  # noqa: F811
         except AssertionError as e:
             raise AssertionError(f"{e}\nworker log ({worker.log_path}):\n{worker.log_tail()}"
                                  ) from None
-        yield Pipeline(api, zone, worker, api.base)
+        yield Pipeline(api, zone, worker, api.base, fleet, influx, env["ZW_INFLUX_BUCKET"])
     finally:
         if fleet is not None:
             fleet.close()

@@ -9,7 +9,8 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +60,7 @@ class Dashboard:
                  prefix: str = "") -> None:
         self.driver, self.base, self.out_dirs = driver, base_url.rstrip("/"), out_dirs
         self.prefix = prefix
+        self.on_phone = False
 
     # ---- navigation ----------------------------------------------------------------
     def fresh(self) -> None:
@@ -110,17 +112,40 @@ class Dashboard:
                       updated: tr.lastElementChild.textContent.trim()};
             });""")
 
-    def alert_items(self) -> list[dict[str, Any]]:
-        """The alert console's items: id, status class, kind label, whether it has an ack
-        button, and the acknowledged-by text."""
+    def alert_items(self, within: str = ".alert-list") -> list[dict[str, Any]]:
+        """The alert items under `within` (the console's list; `.zone-alerts` on a zone page):
+        id, status class, kind label, whether it has an ack button, the acknowledged-by text."""
         return self.driver.execute_script("""
-            return [...document.querySelectorAll(".alert-list li.alert")].map(li => ({
+            return [...document.querySelectorAll(arguments[0] + " li.alert")].map(li => ({
               id: (li.querySelector(".alert-foot .muted").textContent.split(" · ").pop() || "")
                     .trim(),
               status: [...li.classList].find(c => c.startsWith("st-")).slice(3),
               kind: li.querySelector(".alert-head strong").textContent.trim(),
               ack: !!li.querySelector("button.ack"),
-              foot: li.querySelector(".alert-foot").textContent.trim()}));""")
+              foot: li.querySelector(".alert-foot").textContent.trim()}));""", within)
+
+    def sparklines(self) -> dict[str, list[dict[str, Any] | None]]:
+        """zone → its trend sparklines on the overview, left to right: the drawn line's class
+        (ok/bad) and number of vertices, whether it is displayed; None for one with no line."""
+        return self.driver.execute_script("""
+            const out = {};
+            for (const tr of document.querySelectorAll("table.rank tbody tr")) {
+              const a = tr.querySelector("td a");
+              out[decodeURIComponent(a.getAttribute("href").replace("#/zone/", ""))] =
+                [...tr.querySelectorAll("svg.spark")].map(svg => {
+                  const line = svg.querySelector("polyline:not(.target)");
+                  return line && {cls: line.getAttribute("class"),
+                                  vertices: line.getAttribute("points").trim().split(/\\s+/).length,
+                                  shown: svg.getClientRects().length > 0};
+                });
+            }
+            return out;""")
+
+    def unit_rows(self, within: str = ".dark") -> list[list[str]]:
+        """The cells of each row of the zone page's unit table under `within`."""
+        return self.driver.execute_script("""
+            return [...document.querySelectorAll(arguments[0] + " table tbody tr")]
+              .map(tr => [...tr.cells].map(td => td.textContent.trim()));""", within)
 
     def click_ack(self, alert_id: str, note: str) -> None:
         """Click the acknowledge button of `alert_id` and answer the note prompt."""
@@ -175,21 +200,54 @@ class Dashboard:
                                      f"(page status line: {status!r})")
             time.sleep(0.25)
 
+    # ---- phone ---------------------------------------------------------------------------
+    @contextmanager
+    def phone(self) -> Iterator[None]:
+        """The page as a phone shows it inside the block: 412 CSS px wide, 2× pixels, mobile
+        viewport rules (the page's `<meta name=viewport>` applies)."""
+        if self.on_phone:
+            yield
+            return
+        cdp = self.driver.execute_cdp_cmd
+        cdp("Emulation.setDeviceMetricsOverride", {
+            "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
+        self.on_phone = True
+        try:
+            self.wait(lambda: self.driver.execute_script(
+                "return document.documentElement.clientWidth") == PHONE[0], 5,
+                "the phone's width")
+            time.sleep(0.3)  # let the layout settle at the new width
+            yield
+        finally:
+            self.on_phone = False
+            cdp("Emulation.clearDeviceMetricsOverride", {})
+
+    def overflow(self) -> dict[str, Any] | None:
+        """What makes the page wider than the window (a sideways scroll), or None: the widths,
+        and the elements that reach past the window's right edge, deepest first. The window is
+        the layout viewport too: a phone zooms out to show an overflowing page, and then
+        `innerWidth` grows to the page's width and would hide the overflow."""
+        return self.driver.execute_script("""
+            const doc = document.documentElement;
+            const width = Math.min(window.innerWidth, doc.clientWidth);
+            if (doc.scrollWidth <= width) return null;
+            const right = (n) => n.getBoundingClientRect().right;
+            const past = [...document.querySelectorAll("body *")]
+              .filter(n => right(n) > width + 0.5)
+              .filter(n => ![...n.children].some(c => right(c) > width + 0.5))
+              .slice(0, 8).map(n => `${n.tagName.toLowerCase()}.${n.getAttribute("class")} `
+                               + `right=${Math.round(right(n))}`);
+            return {scrollWidth: doc.scrollWidth, innerWidth: width, past};""")
+
     # ---- screenshots ---------------------------------------------------------------------
     def shot(self, name: str, phone: bool = False) -> list[Path]:
-        """The whole page (not only the viewport) as PNG, at projector size or as a phone
-        (412 CSS px wide, 2× pixels), saved under every output folder."""
-        cdp = self.driver.execute_cdp_cmd
-        if phone:
-            cdp("Emulation.setDeviceMetricsOverride", {
-                "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
-            time.sleep(0.3)  # let the layout settle at the new width
-        try:
-            png = base64.b64decode(cdp("Page.captureScreenshot", {
-                "format": "png", "captureBeyondViewport": True})["data"])
-        finally:
-            if phone:
-                cdp("Emulation.clearDeviceMetricsOverride", {})
+        """The whole page (not only the viewport) as PNG, at the size it has now, or as a phone
+        (see `phone`), saved under every output folder."""
+        if phone and not self.on_phone:
+            with self.phone():
+                return self.shot(name)
+        png = base64.b64decode(self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True})["data"])
         paths = []
         for folder in self.out_dirs:
             folder.mkdir(parents=True, exist_ok=True)
