@@ -118,10 +118,11 @@
   const rank = (a, b) => (b.monitoring_rate ?? -1) - (a.monitoring_rate ?? -1) ||
     (b.assessment_rate ?? -1) - (a.assessment_rate ?? -1) || a.zone.localeCompare(b.zone);
 
-  async function refreshOverview(root) {
+  async function refreshOverview(root, current) {
     const [cov, trend, week] = await Promise.all([
       api("/api/v1/coverage"), api("/api/v1/coverage/trend?hours=24"),
       api("/api/v1/coverage/trend?hours=168")]);
+    if (!current()) return;
     rememberZones(cov.zones);
     const rows = cov.zones.slice().sort(rank).map((z, i) => {
       const lagging = [z.monitoring_rate, z.assessment_rate, z.platform_rate]
@@ -180,7 +181,7 @@
           .map((k) => el("th", { text: T(k) })))), el("tbody", {}, rows)))];
   }
 
-  async function refreshZone(root, zone) {
+  async function refreshZone(root, zone, current) {
     const wantCompleteness = Date.now() - state.completenessAt > COMPLETENESS_MS;
     const q = new URLSearchParams();
     if (state.period.from) q.set("from", state.period.from);
@@ -189,6 +190,7 @@
     const enc = encodeURIComponent(zone);
     const [z, al] = await Promise.all([api(`/api/v1/zones/${enc}/coverage?${q}`),
       api(`/api/v1/alerts?zone=${enc}&status=open,acknowledged`)]);
+    if (!current()) return;
     state.zones[z.zone] = { name: z.name, name_en: z.name_en };
     $(".zone-name", root).textContent = zoneName(z.zone);
     $(".figures", root).replaceChildren(
@@ -304,14 +306,17 @@
     });
   }
 
-  async function refreshAlerts(root) {
+  async function refreshAlerts(root, current) {
     if (!Object.keys(state.zones).length) {
-      rememberZones((await api("/api/v1/coverage")).zones);
+      const zones = (await api("/api/v1/coverage")).zones;
+      if (!current()) return;
+      rememberZones(zones);
       fillFilters($(".filters", root));
     }
     const q = new URLSearchParams({ status: state.filters.status ?? "open,acknowledged" });
     for (const n of ["zone", "kind", "severity"]) if (state.filters[n]) q.set(n, state.filters[n]);
     const res = await api(`/api/v1/alerts?${q}`);
+    if (!current()) return;
     $(".alert-list", root).replaceChildren(alertList(res.alerts));
   }
 
@@ -320,20 +325,28 @@
   function route() {
     const hash = location.hash || "#/";
     const m = hash.match(/^#\/zone\/([^/]+)$/);
-    if (m) return { tpl: "tpl-zone", run: (r) => refreshZone(r, decodeURIComponent(m[1])), setup: periodForm };
+    if (m) return { tpl: "tpl-zone", run: (r, c) => refreshZone(r, decodeURIComponent(m[1]), c), setup: periodForm };
     if (hash === "#/alerts") return { tpl: "tpl-alerts", run: refreshAlerts, setup: alertFilters };
     return { tpl: "tpl-overview", run: refreshOverview };
   }
 
+  /* Only the newest refresh draws: one still in flight when the view or a filter changes
+     (or when the next one starts) finds it is no longer current and draws nothing. */
   async function refresh() {
     if (!state.token || !state.view) return;
     const view = state.view;
+    const gen = state.gen = (state.gen || 0) + 1;
+    const current = () => gen === state.gen;
+    state.busy = true;
     try {
-      await state.view.run($("#view"));
-      setStatus(`${T("refreshed")} ${fmtTime(new Date().toISOString())}`);
+      await state.view.run($("#view"), current);
+      if (current()) setStatus(`${T("refreshed")} ${fmtTime(new Date().toISOString())}`);
     } catch (e) {
+      if (!current()) return;  // a newer refresh speaks for the page
       if (e.status === 403 || e.status === 404) { if (state.view === view) refuse(e); }
       else if (e.status !== 401) setStatus(e.message, true);
+    } finally {
+      if (current()) state.busy = false;
     }
   }
 
@@ -361,7 +374,8 @@
     if (state.view.setup) state.view.setup(view, refresh);
     setStatus(T("loading"));
     clearInterval(state.timer);
-    state.timer = setInterval(refresh, REFRESH_MS);
+    // a tick while a slow refresh is still out waits for the next: it would only supersede it
+    state.timer = setInterval(() => { if (!state.busy) refresh(); }, REFRESH_MS);
     refresh();
   }
 
