@@ -302,6 +302,47 @@ def last_valid(query_api: Any, bucket: str, zone: str, points: Iterable[str],
     return execute(query_api, last_valid_query(bucket, zone, points, lookback_s))
 
 
+STATUS_LOOKBACK_S = 400 * 86400
+"""How far back the status history is searched: it holds one row per change, so a year is
+cheap where the readings' 30 days are not."""
+
+
+def status_since_query(bucket: str, zone: str, points: Iterable[str],
+                       lookback_s: float = STATUS_LOOKBACK_S) -> Query[dict[str, datetime]]:
+    """point → the last valid data its newest status change names (`point_status.since`)."""
+    pids = [checked_id(p, "point") for p in points]
+    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
+            f'|> filter(fn: (r) => r._measurement == "point_status" and '
+            f"r.zone == {flux_string(checked_id(zone, 'zone'))})\n"
+            f"|> filter(fn: (r) => {any_of('point', pids)})\n"
+            f'|> filter(fn: (r) => r._field == "since")\n'
+            f'|> last() |> keep(columns: ["point", "_value"])')
+    return Query(flux, _since_of)
+
+
+def _since_of(rows: Iterable[Row]) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for r in rows:
+        try:
+            out[r["point"]] = datetime.fromisoformat(r["_value"])
+        except (TypeError, ValueError):
+            continue  # not a time: the readings say instead
+    return out
+
+
+async def dark_since(query_api: Any, bucket: str, zone: str, points: Iterable[str]
+                     ) -> dict[str, datetime]:
+    """point → its last valid data, for "dark since" (async query API): from the status
+    history, which reaches back a year, and for a point it does not know (dark since before
+    zonewatch wrote it) from the last 30 days of readings. Missing: never reported."""
+    pids = list(points)
+    since = await execute(query_api, status_since_query(bucket, zone, pids))
+    rest = [p for p in pids if p not in since]
+    if rest:
+        since |= await execute(query_api, last_valid_query(bucket, zone, rest))
+    return since
+
+
 MAX_PERIOD = timedelta(days=31)
 
 

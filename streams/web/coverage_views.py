@@ -114,7 +114,7 @@ class ZoneCoverageView(ApiView):
         gaps = figures.gaps if figures else {}
         units = [*gaps.get("dark", []), *gaps.get("excused", [])]
         pids = sorted({p for u in units for p in (u.get("points") or {})})[:500]
-        since = await self.backend.read(query.last_valid, zone, pids) if pids else {}
+        since = await self.backend.read(query.dark_since, zone, pids) if pids else {}
         return {
             "dark": [_unit(registry, u, since) for u in gaps.get("dark", [])],
             "excused": [_unit(registry, u, since) for u in gaps.get("excused", [])],

@@ -270,6 +270,30 @@ def test_last_valid_is_the_oldest_factors_last_valid_flag() -> None:
     assert '(r.point == "p1" or r.point == "p2")' in api.flux[0]
 
 
+class ByMeasurement(FakeApi):
+    """Answers each query with the rows of the measurement it asks for."""
+
+    def __init__(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__([], is_async=True)
+        self.by = rows
+
+    def query(self, flux: str) -> Any:
+        self.rows = next(r for m, r in self.by.items() if f'_measurement == "{m}"' in flux)
+        return super().query(flux)
+
+
+def test_dark_since_reads_the_status_history_then_the_readings_for_the_rest() -> None:
+    old = T0 - timedelta(days=90)  # beyond the readings' 30 days
+    api = ByMeasurement({
+        "point_status": [{"point": "p1", "_value": old.isoformat()},
+                         {"point": "p2", "_value": None}],
+        "reading": [{"point": "p2", "_field": "w01018_flag", "_time": T0}]})
+    since = asyncio.run(query.dark_since(api, "b", JN, ["p1", "p2", "p3"]))
+    assert since == {"p1": old, "p2": T0}
+    assert '(r.point == "p2" or r.point == "p3")' in api.flux[1]  # only those left
+    assert "range(start: -34560000s)" in api.flux[0]  # a year and more of status history
+
+
 # --- completeness from reading rows --------------------------------------------------------
 
 def reading(point: str, minute: float, lag_s: float = 2.0, **flags: str) -> dict:
