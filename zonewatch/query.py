@@ -20,7 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from schemas import Alert, AlertStatus, Point, Registry, Severity
+from schemas import Alert, AlertStatus, Domain, Point, Registry, Severity
 from streams.coverage import Completeness, completeness_by_arrival
 
 T = TypeVar("T")
@@ -492,7 +492,10 @@ def _alert_of(row: Row) -> Alert | None:
 
 @dataclass(frozen=True, slots=True)
 class ZoneCompleteness:
-    """Transmission completeness over [start, end): the zone, each unit, each point."""
+    """Transmission completeness over [start, end): each point; each unit over its required
+    points; the zone over what its online-monitoring target counts, the required environment
+    points of its key polluter units (a gas detector's short interval would otherwise
+    outweigh the wastewater outlets the target is about)."""
 
     zone: str
     start: datetime
@@ -522,6 +525,7 @@ class Tally:
     def __init__(self, registry: Registry, zone: str, start: datetime, end: datetime) -> None:
         self.zone, self.start, self.end = zone, start, end
         self.points = {p.id: p for p in registry.points if registry.zone_of_point(p) == zone}
+        self.key_polluters = {e.id for e in registry.enterprises if e.key_polluter}
         self.first: dict[str, dict[int, tuple[float, float]]] = {pid: {} for pid in self.points}
         self.invalid: set[tuple[str, str]] = set()
 
@@ -548,9 +552,17 @@ class Tally:
                      for pid, p in self.points.items()}
         units: dict[str, list[Completeness]] = {}
         for pid, c in per_point.items():
-            units.setdefault(self.points[pid].enterprise, []).append(c)
-        return ZoneCompleteness(self.zone, self.start, self.end, _sum(per_point.values()),
+            p = self.points[pid]
+            if p.required:
+                units.setdefault(p.enterprise, []).append(c)
+        monitored = (c for pid, c in per_point.items() if self._monitored(self.points[pid]))
+        return ZoneCompleteness(self.zone, self.start, self.end, _sum(monitored),
                                 {e: _sum(cs) for e, cs in units.items()}, per_point)
+
+    def _monitored(self, p: Point) -> bool:
+        """Counted in the zone's figure: a required environment point of a key polluter."""
+        return (p.required and p.domain is Domain.ENVIRONMENT
+                and p.enterprise in self.key_polluters)
 
 
 def _sum(cs: Iterable[Completeness]) -> Completeness:

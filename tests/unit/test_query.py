@@ -329,6 +329,25 @@ def test_completeness_counts_intervals_with_valid_data(is_async: bool) -> None:
     assert out["rate"] == pytest.approx(8 / 40)
 
 
+def test_zone_figure_counts_the_monitored_points_not_a_detectors_short_interval() -> None:
+    """A gas detector every 10 s, silent, would outweigh four wastewater outlets 6 to 1; the
+    zone's figure is the online-monitoring target's: required environment points of key
+    polluters. The unit counts its required points of both domains."""
+    data = tiny_registry(zone=JN, interval_s=60).model_dump(mode="json")
+    data["points"] += [
+        {"id": "jn-0001-gas1", "enterprise": "jn-0001", "domain": "safety",
+         "kind": "gas_detector", "interval_s": 10, "factors": ["a99001"]},
+        {"id": "jn-0001-ww9", "enterprise": "jn-0001", "domain": "environment",
+         "kind": "wastewater", "interval_s": 60, "factors": ["w01018"], "required": False}]
+    reg = type(tiny_registry())(**data)
+    rows = [{"point": f"jn-{i:04d}-ww1", "_time": T0 + timedelta(minutes=m),
+             "arrival_lag_s": 2.0} for i in range(1, 5) for m in range(10)]
+    done = query.completeness(FakeApi(rows), "b", reg, JN, T0, T0 + timedelta(minutes=10))
+    assert done.points["jn-0001-gas1"].missing == 60 and done.points["jn-0001-ww9"].missing == 10
+    assert (done.total.expected, done.total.missing) == (40, 0)
+    assert (done.units["jn-0001"].expected, done.units["jn-0001"].missing) == (70, 60)
+
+
 def test_a_zone_without_points_has_no_rate_rather_than_a_division_error() -> None:
     done = query.completeness(FakeApi([]), "b", tiny_registry(zone=JN), "pukou-edz",
                               T0, T0 + timedelta(hours=1))
