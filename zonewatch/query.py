@@ -275,13 +275,19 @@ def alert_history(query_api: Any, bucket: str, alert_id: str) -> Any:
     return execute(query_api, alert_history_query(bucket, alert_id))
 
 
+def _zone_points(bucket: str, measurement: str, zone: str, points: Iterable[str],
+                 lookback_s: float) -> str:
+    """The head of a query over some points of one zone in one measurement."""
+    pids = [checked_id(p, "point") for p in points]
+    return (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
+            f"|> filter(fn: (r) => r._measurement == {flux_string(measurement)} and "
+            f"r.zone == {flux_string(checked_id(zone, 'zone'))})\n"
+            f"|> filter(fn: (r) => {any_of('point', pids)})\n")
+
+
 def last_valid_query(bucket: str, zone: str, points: Iterable[str],
                      lookback_s: float = 30 * 86400) -> Query[dict[str, datetime]]:
-    pids = [checked_id(p, "point") for p in points]
-    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
-            f'|> filter(fn: (r) => r._measurement == "reading" and '
-            f"r.zone == {flux_string(checked_id(zone, 'zone'))})\n"
-            f"|> filter(fn: (r) => {any_of('point', pids)})\n"
+    flux = (_zone_points(bucket, "reading", zone, points, lookback_s) +
             f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
             f'|> last() |> keep(columns: ["_time", "point", "_field"])')
     return Query(flux, last_valid_of)
@@ -296,12 +302,6 @@ def last_valid_of(rows: Iterable[Row]) -> dict[str, datetime]:
     return out
 
 
-def last_valid(query_api: Any, bucket: str, zone: str, points: Iterable[str],
-               lookback_s: float = 30 * 86400) -> Any:
-    """point → event time of its last valid data (dark since), within `lookback_s`."""
-    return execute(query_api, last_valid_query(bucket, zone, points, lookback_s))
-
-
 STATUS_LOOKBACK_S = 400 * 86400
 """How far back the status history is searched: it holds one row per change, so a year is
 cheap where the readings' 30 days are not."""
@@ -310,13 +310,9 @@ cheap where the readings' 30 days are not."""
 def status_since_query(bucket: str, zone: str, points: Iterable[str],
                        lookback_s: float = STATUS_LOOKBACK_S) -> Query[dict[str, datetime]]:
     """point → the last valid data its newest status change names (`point_status.since`)."""
-    pids = [checked_id(p, "point") for p in points]
-    flux = (f"{_source(bucket, '-' + flux_duration(lookback_s))}\n"
-            f'|> filter(fn: (r) => r._measurement == "point_status" and '
-            f"r.zone == {flux_string(checked_id(zone, 'zone'))})\n"
-            f"|> filter(fn: (r) => {any_of('point', pids)})\n"
-            f'|> filter(fn: (r) => r._field == "since")\n'
-            f'|> last() |> keep(columns: ["point", "_value"])')
+    flux = (_zone_points(bucket, "point_status", zone, points, lookback_s) +
+            '|> filter(fn: (r) => r._field == "since")\n'
+            '|> last() |> keep(columns: ["point", "_value"])')
     return Query(flux, _since_of)
 
 

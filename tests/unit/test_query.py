@@ -266,7 +266,8 @@ def test_last_valid_is_the_oldest_factors_last_valid_flag() -> None:
             {"point": "p1", "_field": "w21003_flag", "_time": T0},
             {"point": "p2", "_field": "w01018_flag", "_time": T0}]
     api = FakeApi(rows)
-    assert query.last_valid(api, "b", JN, ["p1", "p2"]) == {"p1": T0, "p2": T0}
+    assert query.execute(api, query.last_valid_query("b", JN, ["p1", "p2"])) == {
+        "p1": T0, "p2": T0}
     assert '(r.point == "p1" or r.point == "p2")' in api.flux[0]
 
 
