@@ -39,6 +39,9 @@ class WorkerMetrics:
                                        "Readings written to InfluxDB", registry=registry)
         self.deadletters = Counter("zw_worker_deadletters", "Records the worker dead-lettered",
                                    ["code"], registry=registry)
+        self.zone_sweep_failures = Counter(
+            "zw_worker_zone_sweep_failures", "Zone sweeps, or one zone in a sweep, that failed "
+            "(logged with the cause; the other zones and the next sweep go on)", registry=registry)
         self.write_failures = Gauge("zw_worker_influx_write_failures",
                                     "InfluxDB write attempts that failed since start",
                                     registry=registry)

@@ -86,7 +86,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
             try:
                 await board.sweep(statuses, beats, assessments, hazards)
             except Exception:  # a bug for one sweep must not stop the timer for good
-                board.failures += 1
+                board.failed()
                 log.exception("zone sweep failed; the next one tries again")
 
 
@@ -130,6 +130,11 @@ class ZoneBoard:
         self.failures = 0
         """Sweeps, or zones in a sweep, that failed (and were logged) since start."""
 
+    def failed(self) -> None:
+        """One sweep, or one zone of it, failed: counted here and in the metrics."""
+        self.failures += 1
+        self._metrics.zone_sweep_failures.inc()
+
     def note(self, change: PointStatusChange) -> None:
         """A point's status as it lands in the table; the tally follows it."""
         if self._tally is not None:
@@ -172,7 +177,7 @@ class ZoneBoard:
                 wanted += wanted_incidents(index.view, cov, beats, assessments, hazards, now)
                 figures[z] = cov
             except Exception:
-                self.failures += 1
+                self.failed()
                 log.exception("zone %s not figured this sweep; the others are", z)
         self.latest.update(figures)
         self._rate(figures)

@@ -101,5 +101,6 @@ def test_a_bad_record_in_one_zone_does_not_stop_the_other() -> None:
     assert ("raise", "platform_offline", f"{JN}-safety", JN) in said
     assert not [x for x in said if x[3] == PK]
     assert s.board.failures == 1
+    assert s.metrics.registry.get_sample_value("zw_worker_zone_sweep_failures_total") == 1
     del s.hazards[b"hz-bad"]
     assert ("raise", "platform_offline", "pukou-safety", PK) in s.sweep(JN, PK)
