@@ -14,7 +14,7 @@ from influxdb_client import WritePrecision
 from pydantic import ValidationError
 
 from alerts.lifecycle import SYSTEM_ZONE
-from schemas import DeadLetter, ReadingBatch, ReadingEvent
+from schemas import DeadLetter, ReadingBatch, ReadingEvent, Registry
 from schemas.errors import describe
 from schemas.pipeline import TICK_KEY, AlertSignal, Tick
 from streams.acks import all_done_before, unless_finished
@@ -42,13 +42,15 @@ def decode_batch(raw: list[bytes]) -> tuple[list[ReadingEvent], list[DeadLetter]
     return good, bad
 
 
-def reading_lines(readings: list[ReadingEvent]
+def reading_lines(readings: list[ReadingEvent], registry: Registry
                   ) -> tuple[list[tuple[ReadingEvent, str]], list[DeadLetter]]:
     """Each reading's line, or a dead letter for one that cannot be written as a line."""
     lines, bad = [], []
+    points = registry.point_by_id
     for r in readings:
+        point = points.get(r.point)
         try:
-            lines.append((r, reading_line(r)))
+            lines.append((r, reading_line(r, point.threshold_s if point else None)))
         except ValueError as e:
             bad.append(_refused(r.model_dump_json(), str(e)))
     return lines, bad
@@ -108,7 +110,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         started = time.monotonic()
         records, ticks = split_ticks(batch)
         readings, bad = decode_batch([e.value for e in records])
-        written, unwritable = reading_lines(readings)
+        written, unwritable = reading_lines(readings, ctx.registry)
         refused = await store(writer, [line for _, line in written], settings.batch_max)
         letters = [*bad, *unwritable, *(_refused(line, why) for line, why in refused)]
         await emit.dead_letters(letters)

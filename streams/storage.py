@@ -40,18 +40,30 @@ def _escape_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def reading_line(event: ReadingEvent) -> str:
+ON_TIME_LAG, LATE_LAG = "arrival_lag_s", "late_lag_s"
+
+
+def lag_field(lag_s: float, late_after_s: float | None) -> str:
+    """Where a reading's arrival lag goes: `arrival_lag_s` when it came within its point's gap
+    threshold, `late_lag_s` after it. InfluxDB keeps the last write of a field, so a device
+    resending data it already delivered (HJ 212 补发) must not overwrite the on-time arrival:
+    it adds a late one beside it, and completeness counts the earliest."""
+    return LATE_LAG if late_after_s is not None and lag_s > late_after_s else ON_TIME_LAG
+
+
+def reading_line(event: ReadingEvent, late_after_s: float | None = None) -> str:
     """The line protocol of one reading, built directly: the hot path of the worker.
 
     Same content as `reading_point`; tags and field keys escaped (and factor codes are
-    already restricted by the schema), so no input can inject a line.
+    already restricted by the schema), so no input can inject a line. `late_after_s`: the
+    point's gap threshold (`lag_field`).
     """
     tags = (f"reading,enterprise={_escape_tag(event.enterprise)},point={_escape_tag(event.point)}"
             f",zone={_escape_tag(event.zone)}")
     fields = [f"{_escape_tag(k)}={float(v)!r},{_escape_tag(k)}_flag=\"{event.flag_of(k).value}\""
               for k, v in event.values.items()]
     lag = round((event.received_at - event.ts).total_seconds(), 3)
-    fields.append(f'source="{event.source.value}",arrival_lag_s={float(lag)!r}')
+    fields.append(f'source="{event.source.value}",{lag_field(lag, late_after_s)}={float(lag)!r}')
     return f"{tags} {','.join(fields)} {int(event.ts.timestamp())}"
 
 
@@ -67,14 +79,15 @@ def point_status_line(change: PointStatusChange) -> str:
     return f"{tags} {fields} {int(change.at.timestamp())}"
 
 
-def reading_point(event: ReadingEvent) -> Point:
+def reading_point(event: ReadingEvent, late_after_s: float | None = None) -> Point:
     """The InfluxDB point of one reading: a field per factor and its flag as `{factor}_flag`."""
     p = (Point(MEASUREMENT).tag("zone", event.zone).tag("enterprise", event.enterprise)
          .tag("point", event.point).time(event.ts, WritePrecision.S))
     for factor, value in event.values.items():
         p.field(factor, float(value)).field(f"{factor}_flag", event.flag_of(factor).value)
     p.field("source", event.source.value)
-    p.field("arrival_lag_s", round((event.received_at - event.ts).total_seconds(), 3))
+    lag = round((event.received_at - event.ts).total_seconds(), 3)
+    p.field(lag_field(lag, late_after_s), lag)
     return p
 
 

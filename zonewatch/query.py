@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from schemas import Alert, AlertStatus, Domain, Point, Registry, Severity
 from streams.coverage import Completeness, completeness_by_arrival
+from streams.storage import LATE_LAG, ON_TIME_LAG
 
 T = TypeVar("T")
 Row = Mapping[str, Any]
@@ -352,7 +353,9 @@ def completeness_fluxes(bucket: str, registry: Registry, zone: str, start: datet
         raise QueryError(f"period must be non-empty and at most {MAX_PERIOD.days} days")
     head = (f"{_source(bucket, flux_time(start), flux_time(end))}\n"
             f'|> filter(fn: (r) => r._measurement == "reading" and r.zone == {flux_string(zone)}')
-    readings = f'{head} and r._field == "arrival_lag_s")\n{KEEP % "_value"}'
+    # a reading's on-time and late arrival lags (`lag_field`): the earliest counts
+    readings = (f"{head} and {any_of('_field', (ON_TIME_LAG, LATE_LAG))})\n"
+                f'{KEEP % "_value"}')
     invalid = (f'{head} and r._field =~ /_flag$/)\n'
                f'|> filter(fn: (r) => r._value != "N" and r._value != "T")\n{KEEP % ""}')
     return readings, invalid

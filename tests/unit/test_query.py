@@ -60,7 +60,8 @@ def flux_csv(flux: str, readings: list[dict[str, Any]]) -> str:
                 if any(v not in "NT" for k, v in r.items() if k.endswith("_flag"))]
     else:
         cols = ["_time", "_value", "point"]
-        rows = [[iso(r["_time"]), str(r["arrival_lag_s"]), r["point"]] for r in readings]
+        rows = [[iso(r["_time"]), str(r[lag]), r["point"]] for r in readings
+                for lag in ("arrival_lag_s", "late_lag_s") if lag in r]
     out = []
     for table, part in enumerate((rows[::2], rows[1::2])):
         out += ["#datatype,string,long," + ",".join("string" for _ in cols),
@@ -328,6 +329,23 @@ def test_completeness_counts_intervals_with_valid_data(is_async: bool) -> None:
     out = done.as_json()
     assert out["points"]["jn-0001-ww1"]["rate"] == pytest.approx(0.8)
     assert out["rate"] == pytest.approx(8 / 40)
+
+
+def test_a_resend_of_a_reading_received_on_time_leaves_it_on_time() -> None:
+    """The device resent minute 4 an hour later (HJ 212 补发 of data already delivered): the
+    row holds its on-time lag and, beside it, the late one (streams.storage.lag_field)."""
+    rows = [reading("jn-0001-ww1", m) for m in range(10)]
+    rows[4] = {**rows[4], "late_lag_s": 3600.0}
+    rows.append({**reading("jn-0001-ww1", 5, lag_s=0), "late_lag_s": 7200.0})
+    del rows[-1]["arrival_lag_s"]  # minute 5 came late only: late (its first arrival was)
+    done = query.completeness(FakeApi(rows), "b", tiny_registry(zone=JN), JN, T0,
+                              T0 + timedelta(minutes=10))
+    p1 = done.points["jn-0001-ww1"]
+    assert (p1.on_time, p1.filled_late, p1.missing) == (10, 0, 0)
+    late_only = [reading("jn-0001-ww1", m) for m in range(10) if m != 5] + [rows[-1]]
+    done = query.completeness(FakeApi(late_only), "b", tiny_registry(zone=JN), JN, T0,
+                              T0 + timedelta(minutes=10))
+    assert (done.points["jn-0001-ww1"].on_time, done.points["jn-0001-ww1"].filled_late) == (9, 1)
 
 
 def test_zone_figure_counts_the_monitored_points_not_a_detectors_short_interval() -> None:

@@ -31,6 +31,20 @@ def test_line_matches_influxdb_clients_point() -> None:
     assert ours.split(" ")[2] == point_line.split(" ")[2]
 
 
+@pytest.mark.parametrize(("lag_s", "field"), [(2.5, "arrival_lag_s"), (180, "arrival_lag_s"),
+                                              (180.5, "late_lag_s"), (3600, "late_lag_s")])
+def test_a_reading_after_its_points_threshold_keeps_its_lag_apart(lag_s: float,
+                                                                  field: str) -> None:
+    """So that a resend of data received on time does not overwrite its on-time arrival."""
+    ev = event(received_at=TS + timedelta(seconds=lag_s))
+    for line in (reading_line(ev, late_after_s=180),
+                 reading_point(ev, late_after_s=180).to_line_protocol()):
+        fields = dict(f.split("=", 1) for f in line.split(" ")[1].split(","))
+        assert float(fields[field]) == lag_s
+        assert ({"arrival_lag_s", "late_lag_s"} & set(fields)) == {field}
+    assert "arrival_lag_s=" in reading_line(ev)  # no threshold known: as before
+
+
 @pytest.mark.parametrize("factor", ["w01018 x=1", "a,b", 'q"', "a\nb", "", "_abc"])
 def test_factor_codes_that_could_inject_are_refused_by_the_schema(factor: str) -> None:
     with pytest.raises(ValidationError):
