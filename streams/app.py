@@ -79,7 +79,7 @@ def create_app(settings: StreamSettings,
         And forget the watermarks: whoever owns a partition next (this worker too) reads it
         again from its committed offset into a state restored from the changelog, so silence
         may be judged only from ticks read after that, behind the readings they vouch for."""
-        ctx.watermarks.clear()
+        ctx.forget_watermarks()
         ctx.rebalances += 1
         if tracker.flush():
             await app.producer.flush()

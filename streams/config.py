@@ -41,6 +41,9 @@ class StreamSettings(CommonSettings):
     """Point states go to their changelog-backed table at most this often (write-behind)."""
     stall_after_s: float = Field(default=20.0, gt=0)
     """No watermark tick for this long: the pipeline, not the sensors, is silent."""
+    ingest_gone_s: float = Field(default=60.0, gt=0)
+    """An ingest whose ticks stopped this long ago no longer holds the watermark back: it was
+    scaled down or died (a restart, or a backlog, takes less; judgement waits meanwhile)."""
     fault_readings: int = Field(default=3, ge=1)
     fault_after_s: float = Field(default=3600, gt=0)
     suspect_after_s: float = Field(default=4 * 3600, gt=0)

@@ -41,7 +41,9 @@ class WorkerContext:
         self.index: RegistryIndex | None = None
         self.ready = asyncio.Event()
         self.watermarks: dict[int, float] = {}
-        """readings partition → newest tick time processed (epoch s)."""
+        """readings partition → the time its ticks vouch for (epoch s), see `note_tick`."""
+        self._ticks: dict[int, dict[str, tuple[float, float]]] = {}
+        """readings partition → ingest id → (newest tick time, wall time it came)."""
         self.assigned: frozenset[int] = frozenset()
         self.rebalances = 0
         """Counted as each rebalance begins: state derived from tables is rebuilt after one."""
@@ -58,6 +60,34 @@ class WorkerContext:
     def registry(self) -> Registry:
         assert self.index is not None, "no registry yet"
         return self.index.registry
+
+    def note_tick(self, partition: int, ingest: str, tick: float, now: float) -> None:
+        """A tick of one ingest, processed in order behind what it vouches for."""
+        seen = self._ticks.setdefault(partition, {})
+        held = seen.get(ingest)
+        seen[ingest] = (tick if held is None else max(held[0], tick), now)
+        self._settle(partition, now)
+
+    def settle_watermarks(self, now: float) -> None:
+        """Let partitions move past ingests that have been gone for `ingest_gone_s`."""
+        for partition in self._ticks:
+            self._settle(partition, now)
+
+    def _settle(self, partition: int, now: float) -> None:
+        """Each ingest vouches only for what was published to it, and with a shared MQTT
+        subscription each gets a share of every partition's points: a partition is vouched
+        for up to the oldest tick of the ingests still ticking (one that died or was scaled
+        down stops holding it back after `ingest_gone_s`). It never moves back."""
+        alive = [t for t, at in self._ticks[partition].values()
+                 if now - at <= self.settings.ingest_gone_s]
+        if alive:
+            mark = min(alive)
+            self.watermarks[partition] = max(self.watermarks.get(partition, mark), mark)
+
+    def forget_watermarks(self) -> None:
+        """After a rebalance, silence may be judged only from ticks read again."""
+        self.watermarks.clear()
+        self._ticks.clear()
 
     def trusted_now(self) -> float | None:
         """The time up to which silence can be judged: the oldest watermark of the partitions

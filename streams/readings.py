@@ -144,8 +144,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
             if event.message.generation_id != app.consumer_generation_id or \
                     not all_done_before(app.consumer, tp, offset, here[tp.partition]):
                 continue
-            ts, partition = tick.tick.timestamp(), event.message.partition
-            ctx.watermarks[partition] = max(ctx.watermarks.get(partition, ts), ts)
+            ts = tick.tick.timestamp()
+            ctx.note_tick(event.message.partition, tick.ingest, ts, time.time())
             metrics.tick_age.observe(time.time() - ts)
 
     stall = StallWatch(settings.stall_after_s)
@@ -157,6 +157,7 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
             return
         ctx.assigned = frozenset(tp.partition for tp in app.assignor.assigned_actives()
                                  if tp.topic == settings.topics.readings)
+        ctx.settle_watermarks(time.time())
         async with judging:
             await emit.outputs(tracker.sweep())
         if time.monotonic() >= flush_due[0]:
