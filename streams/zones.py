@@ -28,9 +28,10 @@ def apply_status(table: dict | Any, change: PointStatusChange) -> None:
 
 def apply_event(beats: Any, assessments: Any, hazards: Any, event: SafetyEvent) -> None:
     """Fold one safety event into its table; older news never overwrites newer, by the
-    event's own time: a heartbeat's and a hazard's `ts`, an assessment's `completed_at` (or,
-    without one, when ingest received it). Platforms resend after an outage, so the last
-    to arrive is not the latest."""
+    event's own time: a heartbeat's and a hazard's `ts`; of two completed assessments the
+    later `completed_at` (news without one carries no time of its own: the last to arrive
+    stands, but an assessment in progress, a renewal, never displaces a completed one).
+    Platforms resend after an outage, so the last to arrive is not the latest."""
     if event.heartbeat is not None:
         hb = event.heartbeat
         key = hb.platform.encode()
@@ -38,9 +39,12 @@ def apply_event(beats: Any, assessments: Any, hazards: Any, event: SafetyEvent) 
     elif event.assessment is not None:
         a = event.assessment
         key = a.enterprise.encode()
-        at = (a.completed_at or event.received_at).timestamp()
+        at = a.completed_at.timestamp() if a.completed_at else None
         held = assessments.get(key)
-        if _not_older(at, held[2] if held and len(held) > 2 else None):
+        renewing = a.status is AssessmentStatus.IN_PROGRESS and bool(held) and \
+            held[0] == AssessmentStatus.COMPLETED  # the completed one holds until it lapses
+        if not renewing and (at is None or _not_older(
+                at, held[2] if held and len(held) > 2 else None)):
             assessments[key] = [a.status.value,
                                 a.valid_until.timestamp() if a.valid_until else None, at]
     elif event.hazard is not None:

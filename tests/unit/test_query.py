@@ -284,16 +284,16 @@ class ByMeasurement(FakeApi):
         return super().query(flux)
 
 
-def test_dark_since_reads_the_status_history_then_the_readings_for_the_rest() -> None:
+def test_dark_since_reads_the_readings_then_the_status_history_for_the_rest() -> None:
     old = T0 - timedelta(days=90)  # beyond the readings' 30 days
     api = ByMeasurement({
+        "reading": [{"point": "p2", "_field": "w01018_flag", "_time": T0}],
         "point_status": [{"point": "p1", "_value": old.isoformat()},
-                         {"point": "p2", "_value": None}],
-        "reading": [{"point": "p2", "_field": "w01018_flag", "_time": T0}]})
+                         {"point": "p3", "_value": None}]})
     since = asyncio.run(query.dark_since(api, "b", JN, ["p1", "p2", "p3"]))
-    assert since == {"p1": old, "p2": T0}
-    assert '(r.point == "p2" or r.point == "p3")' in api.flux[1]  # only those left
-    assert "range(start: -34560000s)" in api.flux[0]  # a year and more of status history
+    assert since == {"p1": old, "p2": T0}  # p2: what the readings say, resends included
+    assert '(r.point == "p1" or r.point == "p3")' in api.flux[1]  # only those left
+    assert "range(start: -34560000s)" in api.flux[1]  # a year and more of status history
 
 
 # --- completeness from reading rows --------------------------------------------------------

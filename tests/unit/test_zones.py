@@ -103,6 +103,14 @@ def test_an_older_assessment_does_not_replace_a_newer_one() -> None:
     # … until an assessment completed after it
     apply_event({}, table, {}, assessment_event("completed", NOW + 20, NOW + 365 * 86400))
     assert table[b"jn-0001"][:2] == ["completed", NOW + 365 * 86400]
+    # a renewal in progress leaves the completed assessment standing until it lapses
+    apply_event({}, table, {}, assessment_event("in_progress", None, None, received_at=NOW + 30))
+    assert table[b"jn-0001"][:2] == ["completed", NOW + 365 * 86400]
+    # news without a time of its own does not outrank a completion that arrives after it
+    apply_event({}, table, {}, assessment_event("revoked", None, None, received_at=NOW + 40))
+    apply_event({}, table, {}, assessment_event("in_progress", None, None, received_at=NOW + 50))
+    apply_event({}, table, {}, assessment_event("completed", NOW - 86400, NOW + 300 * 86400))
+    assert table[b"jn-0001"][:2] == ["completed", NOW + 300 * 86400]
 
 
 def test_an_assessment_held_in_the_old_form_is_still_read_and_replaced() -> None:
