@@ -5,6 +5,7 @@
 (() => {
   const TZ = "Asia/Shanghai";
   const REFRESH_MS = 8000;
+  const API_TIMEOUT_MS = 30000;
   const COMPLETENESS_MS = 60000;
   const KINDS = ["data_gap", "invalid_data", "exceedance", "suspect_data", "platform_offline",
     "assessment_missing", "assessment_expiring", "hazard_overdue", "coverage_below_target",
@@ -54,7 +55,9 @@
 
   async function api(path, options = {}) {
     const headers = { Authorization: `Bearer ${state.token}`, ...(options.headers || {}) };
-    const resp = await fetch(path, { ...options, headers, cache: "no-store" });
+    // a request that hangs must not hold the page: the refresh waits for it (see refresh)
+    const resp = await fetch(path, { signal: AbortSignal.timeout(API_TIMEOUT_MS), ...options,
+      headers, cache: "no-store" });
     if (resp.status === 401) { logout(T("bad_token")); throw new HttpError(401, T("bad_token")); }
     const body = await resp.json().catch(() => ({}));
     if (!resp.ok) {
@@ -344,6 +347,7 @@
     } catch (e) {
       if (!current()) return;  // a newer refresh speaks for the page
       if (e.status === 403 || e.status === 404) { if (state.view === view) refuse(e); }
+      else if (e.name === "TimeoutError") setStatus(T("unavailable"), true);
       else if (e.status !== 401) setStatus(e.message, true);
     } finally {
       if (current()) state.busy = false;
