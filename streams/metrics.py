@@ -1,8 +1,8 @@
 """The worker's Prometheus metrics, built against a registry passed in, served at /metrics.
 
 /metrics holds every zone's figures (`zw_zone_rate{zone}`), so it answers only to a token
-that may see every zone (roles ecology, emergency, admin): 401 without one, 403 for a zone
-token, as the API does for another zone's data.
+that may see every zone (roles ecology, emergency, admin, and `metrics`, which reads nothing
+else): 401 without one, 403 for a zone token, as the API does for another zone's data.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from prometheus_client import (
 )
 
 from streams.web.api import ApiView, Backend, bind
+from streams.web.auth import Role
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +102,11 @@ class MetricsView(ApiView):
     """GET /metrics: Prometheus text format, for a token that may see every zone."""
 
     registry: ClassVar[CollectorRegistry]
+    roles: ClassVar[frozenset[Role]] = frozenset(Role) - {Role.ZONE}
+    """Every zone's figures: a city-wide role, or the scrape's own read-only `metrics`."""
 
     async def get(self, request: web.Request) -> web.Response:
-        who = self.principal(request)
-        if who.limited:
-            raise self.PermissionDenied(f"token {who.name!r} may not see every zone's metrics")
+        self.principal(request)
         return self.bytes(generate_latest(self.registry),
                           content_type=CONTENT_TYPE_LATEST.split(";")[0])
 

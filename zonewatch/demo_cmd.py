@@ -87,7 +87,7 @@ def _demo_tokens(run_dir: Path, zone: str) -> tuple[Path, dict[str, str]]:
                 "sha256": hashlib.sha256(tokens["admin"].encode()).hexdigest()},
                {"name": f"demo-{zone}", "role": "zone", "zone": zone,
                 "sha256": hashlib.sha256(tokens[zone].encode()).hexdigest()},
-               {"name": "demo-prometheus", "role": "ecology",
+               {"name": "demo-prometheus", "role": "metrics",
                 "sha256": hashlib.sha256(tokens["prometheus"].encode()).hexdigest()}]
     path = run_dir / "demo-tokens.yaml"
     path.write_text(yaml.safe_dump(entries))

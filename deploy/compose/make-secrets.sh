@@ -29,9 +29,10 @@ if new influx_token; then
     cp "$dir/influx_admin_token" "$dir/influx_token"; made influx_token
 fi
 if new routes.yaml; then cp "$here/secrets/routes.yaml.example" "$dir/routes.yaml"; made routes.yaml; fi
-# Prometheus's entry: the workers' /metrics wants a token whose role sees every zone.
+# Prometheus's entry: role metrics reads the workers' /metrics (every zone's figures) and
+# nothing else.
 metrics_entry() {
-    printf -- '- name: prometheus\n  sha256: "%s"\n  role: admin\n' \
+    printf -- '- name: prometheus\n  sha256: "%s"\n  role: metrics\n' \
         "$(sha256 "$(cat "$dir/metrics_token")")"
 }
 if new tokens.yaml; then

@@ -23,7 +23,7 @@ from schemas import Registry
 from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.maintenance import MaintenanceBook
-from streams.web.auth import Principal, Tokens, bearer
+from streams.web.auth import Principal, Role, Tokens, bearer
 from streams.web.config import WebSettings
 from zonewatch.query import QueryError
 
@@ -88,11 +88,16 @@ class ApiView(web.View):
     """Base of the API views: `principal()` authenticates (401), `zone()` authorises (403)."""
 
     backend: ClassVar[Backend]
+    roles: ClassVar[frozenset[Role]] = frozenset(Role) - {Role.METRICS}
+    """The roles this view answers; a valid token of another role gets 403."""
 
     def principal(self, request: web.Request) -> Principal:
         who = self.backend.tokens.authenticate(bearer(request.headers))
         if who is None:
             raise self.NotAuthenticated("a valid bearer token is required")
+        if who.role not in self.roles:
+            raise self.PermissionDenied(f"token {who.name!r} (role {who.role.value}) may not "
+                                        f"use this")
         return who
 
     def zone(self, who: Principal, zone: str) -> str:

@@ -24,6 +24,9 @@ class Role(StrEnum):
     EMERGENCY = "emergency"
     ADMIN = "admin"
     ZONE = "zone"
+    METRICS = "metrics"
+    """Reads /metrics and nothing else: what a Prometheus scrape is given (it can neither
+    acknowledge alerts nor declare maintenance)."""
 
 
 @dataclass(frozen=True, slots=True)

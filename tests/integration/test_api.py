@@ -26,6 +26,7 @@ from tests.integration.procs import free_port, wait_until
 POINTS = [f"jn-{i:04d}-ww1" for i in range(1, 5)]  # the last one stays silent
 OTHER = "pukou-edz"
 ECO, MINE, THEIRS = "eco-token", "my-zone-token", "other-zone-token"
+SCRAPE = "prometheus-token"
 
 
 class Api:
@@ -60,7 +61,8 @@ def write_tokens(path: Path, zone: str) -> Path:
     path.write_text(yaml.safe_dump([
         {"name": "eco-bureau", "sha256": digest(ECO), "role": "ecology"},
         {"name": "jn-committee", "sha256": digest(MINE), "role": "zone", "zone": zone},
-        {"name": "pk-committee", "sha256": digest(THEIRS), "role": "zone", "zone": OTHER}]))
+        {"name": "pk-committee", "sha256": digest(THEIRS), "role": "zone", "zone": OTHER},
+        {"name": "prometheus", "sha256": digest(SCRAPE), "role": "metrics"}]))
     return path
 
 
@@ -130,6 +132,12 @@ def check_metrics_need_a_city_token(api: Api) -> None:
     assert "zw_zone_rate" not in json.dumps(body)
     status, text = api.call("/metrics", ECO)
     assert status == 200 and "zw_worker_readings_stored_total" in text, (status, text)
+    status, text = api.call("/metrics", SCRAPE)
+    assert status == 200 and "zw_zone_rate" in text, (status, text)
+    # the scrape's token reads /metrics and nothing else: no figures, no acknowledging
+    for path in ("/api/v1/coverage", "/api/v1/alerts?status=open", "/api/v1/maintenance"):
+        assert api.call(path, SCRAPE)[0] == 403, path
+    assert api.call("/api/v1/alerts/dg-0123456789abcdef/ack", SCRAPE, {})[0] == 403
 
 
 def check_coverage_views(api: Api, zone: str) -> None:
