@@ -20,8 +20,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from schemas import Alert, AlertStatus, Domain, Point, Registry, Severity
-from streams.coverage import Completeness, completeness_by_arrival
+from schemas import Alert, AlertStatus, Point, Registry, Severity
+from streams.coverage import Completeness, RegistryView, completeness_by_arrival
 from streams.storage import LATE_LAG, ON_TIME_LAG
 
 T = TypeVar("T")
@@ -491,10 +491,10 @@ def _alert_of(row: Row) -> Alert | None:
 
 @dataclass(frozen=True, slots=True)
 class ZoneCompleteness:
-    """Transmission completeness over [start, end): each point; each unit over its required
-    points; the zone over what its online-monitoring target counts, the required environment
-    points of its key polluter units (a gas detector's short interval would otherwise
-    outweigh the wastewater outlets the target is about)."""
+    """Transmission completeness over [start, end): each point; each key polluter unit over
+    its required environment points, and the zone over those units, as its online-monitoring
+    target counts them (a gas detector's short interval would otherwise outweigh the
+    wastewater outlets the target is about)."""
 
     zone: str
     start: datetime
@@ -524,7 +524,8 @@ class Tally:
     def __init__(self, registry: Registry, zone: str, start: datetime, end: datetime) -> None:
         self.zone, self.start, self.end = zone, start, end
         self.points = {p.id: p for p in registry.points if registry.zone_of_point(p) == zone}
-        self.key_polluters = {e.id for e in registry.enterprises if e.key_polluter}
+        self.units = RegistryView.of(registry).units.get(zone, {})
+        """Key polluter units and their environment points: what the zone's target counts."""
         self.first: dict[str, dict[int, tuple[float, float]]] = {pid: {} for pid in self.points}
         self.invalid: set[tuple[str, str]] = set()
 
@@ -549,19 +550,10 @@ class Tally:
         per_point = {pid: completeness_by_arrival(p.interval_s, self.first[pid].values(), s0,
                                                   s1, p.threshold_s)
                      for pid, p in self.points.items()}
-        units: dict[str, list[Completeness]] = {}
-        for pid, c in per_point.items():
-            p = self.points[pid]
-            if p.required:
-                units.setdefault(p.enterprise, []).append(c)
-        monitored = (c for pid, c in per_point.items() if self._monitored(self.points[pid]))
-        return ZoneCompleteness(self.zone, self.start, self.end, _sum(monitored),
-                                {e: _sum(cs) for e, cs in units.items()}, per_point)
-
-    def _monitored(self, p: Point) -> bool:
-        """Counted in the zone's figure: a required environment point of a key polluter."""
-        return (p.required and p.domain is Domain.ENVIRONMENT
-                and p.enterprise in self.key_polluters)
+        units = {e: _sum(per_point[p.id] for p in points if p.required)
+                 for e, points in self.units.items()}
+        return ZoneCompleteness(self.zone, self.start, self.end, _sum(units.values()), units,
+                                per_point)
 
 
 def _sum(cs: Iterable[Completeness]) -> Completeness:

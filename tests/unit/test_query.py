@@ -350,8 +350,8 @@ def test_a_resend_of_a_reading_received_on_time_leaves_it_on_time() -> None:
 
 def test_zone_figure_counts_the_monitored_points_not_a_detectors_short_interval() -> None:
     """A gas detector every 10 s, silent, would outweigh four wastewater outlets 6 to 1; the
-    zone's figure is the online-monitoring target's: required environment points of key
-    polluters. The unit counts its required points of both domains."""
+    zone's and the units' figures are the online-monitoring target's: required environment
+    points of key polluter units."""
     data = tiny_registry(zone=JN, interval_s=60).model_dump(mode="json")
     data["points"] += [
         {"id": "jn-0001-gas1", "enterprise": "jn-0001", "domain": "safety",
@@ -364,7 +364,8 @@ def test_zone_figure_counts_the_monitored_points_not_a_detectors_short_interval(
     done = query.completeness(FakeApi(rows), "b", reg, JN, T0, T0 + timedelta(minutes=10))
     assert done.points["jn-0001-gas1"].missing == 60 and done.points["jn-0001-ww9"].missing == 10
     assert (done.total.expected, done.total.missing) == (40, 0)
-    assert (done.units["jn-0001"].expected, done.units["jn-0001"].missing) == (70, 60)
+    assert (done.units["jn-0001"].expected, done.units["jn-0001"].missing) == (10, 0)
+    assert set(done.units) == {"jn-0001", "jn-0002", "jn-0003", "jn-0004"}
 
 
 def test_a_zone_without_points_has_no_rate_rather_than_a_division_error() -> None:
