@@ -21,7 +21,7 @@ from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.point_state import PointStatus
 from streams.readings import store
-from streams.storage import InfluxWriter, coverage_point, point_status_line
+from streams.storage import InfluxWriter, Rejected, coverage_point, point_status_line
 from streams.unit_tally import UnitTally
 from streams.zones import (
     Said,
@@ -220,7 +220,11 @@ class ZoneBoard:
                 due.append(coverage_point(cov, dark_json(cov)))
                 self._written[zone] = (time.time(), key)
         if due:
-            await self._writer.write(due)
+            try:
+                await self._writer.write(due)
+            except Rejected as e:  # figures InfluxDB refuses must not hold back zone alerts
+                self.failed()
+                log.error("coverage figures refused by InfluxDB: %s", e.reason)
 
     def _candidates(self, zones: list[str], hazards: Mapping[str, dict[str, Any]]
                     ) -> list[tuple[AlertKind, str, str]]:

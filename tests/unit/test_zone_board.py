@@ -11,6 +11,7 @@ from streams.app import rules_of
 from streams.config import StreamSettings
 from streams.context import WorkerContext
 from streams.metrics import WorkerMetrics
+from streams.storage import Rejected
 from streams.zone_agent import ZoneBoard
 from tests.factories import tiny_registry
 
@@ -28,8 +29,11 @@ class Signals:
 
 
 class Writer:
+    refuse = False
+
     async def write(self, points: list, precision: Any = None) -> None:
-        pass
+        if self.refuse:
+            raise Rejected(points, "field type conflict")
 
 
 class Sweeps:
@@ -104,3 +108,11 @@ def test_a_bad_record_in_one_zone_does_not_stop_the_other() -> None:
     assert s.metrics.registry.get_sample_value("zw_worker_zone_sweep_failures_total") == 1
     del s.hazards[b"hz-bad"]
     assert ("raise", "platform_offline", "pukou-safety", PK) in s.sweep(JN, PK)
+
+
+def test_coverage_figures_influxdb_refuses_do_not_hold_back_zone_alerts() -> None:
+    s = Sweeps()
+    s.board._writer.refuse = True
+    said = s.sweep(JN)
+    assert ("raise", "platform_offline", f"{JN}-safety", JN) in said
+    assert s.board.failures == 1
