@@ -13,8 +13,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import urllib3
 import yaml
 from influxdb_client import InfluxDBClient
+from influxdb_client.rest import ApiException
 
 from schemas.registry_check import load_registry
 from zonewatch import query
@@ -118,40 +120,51 @@ def run_demo(args: argparse.Namespace) -> int:
     # queueing every message the tests publish while no demo runs (Mosquitto then runs out of
     # its 1 GiB per client). An hour keeps what a paused demo needs.
     env = {"ZW_MQTT_SESSION_EXPIRY_S": "3600", **os.environ, "ZW_TOKENS_FILE": str(tokens_file)}
-    procs = {n: _spawn(n, a, log_dir, env) for n, a in (
-        ("ingest", ["ingest"]), ("worker", ["worker"]),
-        ("simulate", ["simulate", "--registry", str(args.registry),
-                      "--history", str(args.history)]))}
-    print(f"demo: ingest, worker and simulator running; logs in {log_dir}/demo-*.log")
-    port = os.environ.get("ZW_WEB_PORT", "6066")
-    print(f"demo: dashboard 仪表盘 http://127.0.0.1:{port}/ — paste a token to sign in:\n"
-          f"      admin (all zones):        {tokens['admin']}\n"
-          f"      zone {registry.zones[0].id}: {tokens[registry.zones[0].id]}")
-    print(f"demo: the simulator first replays the last {args.history:g} min, so the first "
-          "figures take a minute or two")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     influx = InfluxSettings()
     client = InfluxDBClient(url=influx.url, token=influx.token.get_secret_value(),
                             org=influx.org)
-    started = time.monotonic()
     try:
+        for name, argv in (("ingest", ["ingest"]), ("worker", ["worker"]),
+                           ("simulate", ["simulate", "--registry", str(args.registry),
+                                         "--history", str(args.history)])):
+            procs[name] = _spawn(name, argv, log_dir, env)
+        print(f"demo: ingest, worker and simulator running; logs in {log_dir}/demo-*.log")
+        port = os.environ.get("ZW_WEB_PORT", "6066")
+        print(f"demo: dashboard 仪表盘 http://127.0.0.1:{port}/ — paste a token to sign in:\n"
+              f"      admin (all zones):        {tokens['admin']}\n"
+              f"      zone {registry.zones[0].id}: {tokens[registry.zones[0].id]}")
+        print(f"demo: the simulator first replays the last {args.history:g} min, so the first "
+              "figures take a minute or two")
+        started = time.monotonic()
         while not args.duration or time.monotonic() - started < args.duration:
             time.sleep(10)
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     print(f"demo: {name} exited ({proc.returncode}); see {log_dir}/demo-{name}.log")
                     return 1
-            _print_table(names, client, influx.bucket, started)
+            try:
+                _print_table(names, client, influx.bucket, started)
+            except (ApiException, OSError, urllib3.exceptions.HTTPError) as e:
+                print(f"demo: InfluxDB did not answer ({e.__class__.__name__}); the table "
+                      "follows when it does", flush=True)
     except KeyboardInterrupt:
         pass
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for name, proc in procs.items():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                print(f"demo: {name} did not stop within 30 s; killing it")
-                os.killpg(proc.pid, signal.SIGKILL)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        _stop(procs)
         client.close()
     return 0
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each child's session, then up to 30 s for each, then SIGKILL."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for name, proc in procs.items():
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            print(f"demo: {name} did not stop within 30 s; killing it")
+            os.killpg(proc.pid, signal.SIGKILL)
