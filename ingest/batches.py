@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ingest.decode import Record
 from schemas import ReadingBatch
+from schemas.deadletter import RAW_KEPT_BYTES
 from zonewatch.topics import by_partition
 
 
@@ -23,8 +24,9 @@ class Outgoing:
     messages: int
 
 
-MAX_RECORD_BYTES = 512 * 1024
-"""Below the producer's 1 MiB request limit, whatever the readings' size."""
+MAX_RECORD_BYTES = RAW_KEPT_BYTES
+"""Below the producer's 1 MiB request limit, whatever the readings' size; and no larger than
+a dead letter keeps whole, so a batch Kafka refuses for good is dead-lettered uncut."""
 
 
 def group(records: list[Record], readings_topic: str, partitions: int,

@@ -12,7 +12,8 @@ RAW_KEPT_BYTES = 256 * 1024
 """Raw bytes a dead letter keeps. Base64 makes them a third larger, and the whole record
 (with the MQTT topic as its key and again inside) must stay under Kafka's 1 MiB request
 limit, or the dead letter itself could never be sent. Ingest's payload limit is below this,
-so only a payload that was dead-lettered for its size is ever cut."""
+and its batches are no larger (`ingest.batches.MAX_RECORD_BYTES`), so only a payload that
+was dead-lettered for its size is ever cut."""
 
 REASON_KEPT_CHARS = 2000
 """A reason is for a person to read; one quoting a 64 KiB topic is cut to this."""

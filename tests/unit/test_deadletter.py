@@ -45,3 +45,10 @@ def test_the_largest_topic_mqtt_allows_still_fits() -> None:
     assert isinstance(out, DeadLetter) and out.code == "bad_topic"
     assert len(topic) + len(out.model_dump_json()) < KAFKA_MAX_REQUEST - 1024
     assert out.reason.endswith(f"sha256 of the whole: {hashlib.sha256(payload).hexdigest()})")
+
+
+def test_a_readings_batch_kafka_refuses_is_dead_lettered_whole() -> None:
+    """Ingest's batches are no larger than a dead letter keeps uncut (ingest.bridge._refused)."""
+    from ingest.batches import MAX_RECORD_BYTES
+    from schemas.deadletter import RAW_KEPT_BYTES
+    assert MAX_RECORD_BYTES <= RAW_KEPT_BYTES
