@@ -63,7 +63,7 @@ def create_app(settings: StreamSettings,
     ctx = WorkerContext(settings, rules_of(settings))
     ctx.streaming = lambda: not app.rebalancing and app.tables.recovery.completed.is_set()
     topics = StreamTopics.declare(app, settings)
-    emit = Emitter(topics, settings.readings_partitions)
+    emit = Emitter(topics, settings.readings_partitions, metrics.deadletters)
     writer = InfluxWriter(settings.influx, settings.write_retry_max_s,
                           stopping=lambda: bool(app.should_stop))
     points = app.Table("points", partitions=settings.readings_partitions, key_type=bytes,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from prometheus_client import Counter
+
 from schemas import DeadLetter, MaintenanceWindow
 from schemas.pipeline import AlertSignal, PointStatusChange, SignalBatch, StatusBatch
 from streams.points import Outputs
@@ -15,14 +17,19 @@ class Emitter:
     """Status changes and signals go out as one batch record per partition: Faust's cost
     per record is paid once for a whole pass over points, however many it moved."""
 
-    def __init__(self, topics: StreamTopics, partitions: int) -> None:
+    def __init__(self, topics: StreamTopics, partitions: int,
+                 deadletters: Counter | None = None) -> None:
         self.topics = topics
         self.partitions = partitions
+        self._deadletters = deadletters
+        """`zw_worker_deadletters_total{code}`, counted as each is sent."""
 
     async def dead_letters(self, letters: list[DeadLetter]) -> None:
         for letter in letters:
             await self.topics.deadletter.send(key=letter.topic.encode(),
                                               value=letter.model_dump_json().encode())
+            if self._deadletters is not None:
+                self._deadletters.labels(code=letter.code).inc()
 
     async def statuses(self, changes: Sequence[PointStatusChange]) -> None:
         """To the partition of their zone, so one worker sees its whole zone."""

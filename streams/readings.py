@@ -22,7 +22,7 @@ from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.points import PointTracker
-from streams.storage import InfluxWriter, Rejected, reading_line
+from streams.storage import MEASUREMENT, InfluxWriter, Rejected, reading_line, refused_line
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def reading_lines(readings: list[ReadingEvent], registry: Registry
         try:
             lines.append((r, reading_line(r, point.threshold_s if point else None)))
         except ValueError as e:
-            bad.append(_refused(r.model_dump_json(), str(e)))
+            bad.append(refused_line(r.model_dump_json(), str(e), MEASUREMENT))
     return lines, bad
 
 
@@ -112,10 +112,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, tracker: 
         readings, bad = decode_batch([e.value for e in records])
         written, unwritable = reading_lines(readings, ctx.registry)
         refused = await store(writer, [line for _, line in written], settings.batch_max)
-        letters = [*bad, *unwritable, *(_refused(line, why) for line, why in refused)]
-        await emit.dead_letters(letters)
-        for letter in letters:
-            metrics.deadletters.labels(code=letter.code).inc()
+        await emit.dead_letters([*bad, *unwritable, *(refused_line(line, why, MEASUREMENT)
+                                                      for line, why in refused)])
         refused_lines = {line for line, _ in refused}
         stored = [r for r, line in written if line not in refused_lines]
         metrics.readings_stored.inc(len(stored))
@@ -199,6 +197,4 @@ class StallWatch:
                                    "influx_write_failures": write_failures})
 
 
-def _refused(line: str, reason: str) -> DeadLetter:
-    return DeadLetter.of(line.encode(), topic="influxdb:reading", code="influx_rejected",
-                         reason=reason, received_at=datetime.now(UTC), stage="worker")
+

@@ -10,14 +10,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import ClientError
 from influxdb_client import Point, WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.rest import ApiException
 
-from schemas import Alert, ReadingEvent
+from schemas import Alert, DeadLetter, ReadingEvent
 from schemas.pipeline import PointStatusChange
 from streams.coverage import ZoneCoverage
 from zonewatch.settings import InfluxSettings
@@ -89,6 +89,12 @@ def reading_point(event: ReadingEvent, late_after_s: float | None = None) -> Poi
     lag = round((event.received_at - event.ts).total_seconds(), 3)
     p.field(lag_field(lag, late_after_s), lag)
     return p
+
+
+def refused_line(line: str, reason: str, measurement: str) -> DeadLetter:
+    """A line InfluxDB refused, or a record that cannot be one, kept as a dead letter."""
+    return DeadLetter.of(line.encode(), topic=f"influxdb:{measurement}", code="influx_rejected",
+                         reason=reason, received_at=datetime.now(UTC), stage="worker")
 
 
 class Rejected(Exception):

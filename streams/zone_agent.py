@@ -21,7 +21,13 @@ from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.point_state import PointStatus
 from streams.readings import store
-from streams.storage import InfluxWriter, Rejected, coverage_point, point_status_line
+from streams.storage import (
+    InfluxWriter,
+    Rejected,
+    coverage_point,
+    point_status_line,
+    refused_line,
+)
 from streams.unit_tally import UnitTally
 from streams.zones import (
     Said,
@@ -75,10 +81,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
         retried for ever."""
         lines, letters = status_lines(changes)
         refused = await store(writer, lines, settings.batch_max)
-        letters += [_refused(line, why) for line, why in refused]
-        await emit.dead_letters(letters)
-        for letter in letters:
-            metrics.deadletters.labels(code=letter.code).inc()
+        await emit.dead_letters(letters + [refused_line(line, why, "point_status")
+                                           for line, why in refused])
 
     @app.timer(interval=settings.zone_interval_s, name="zone-sweep")
     async def sweep_zones() -> None:
@@ -97,13 +101,8 @@ def status_lines(changes: list[PointStatusChange]) -> tuple[list[str], list[Dead
         try:
             lines.append(point_status_line(c))
         except ValueError as e:
-            bad.append(_refused(c.model_dump_json(), str(e)))
+            bad.append(refused_line(c.model_dump_json(), str(e), "point_status"))
     return lines, bad
-
-
-def _refused(line: str, reason: str) -> DeadLetter:
-    return DeadLetter.of(line.encode(), topic="influxdb:point_status", code="influx_rejected",
-                         reason=reason, received_at=datetime.now(UTC), stage="worker")
 
 
 def _by_str(table: Mapping[bytes, Any]) -> dict[str, Any]:
@@ -124,7 +123,6 @@ class ZoneBoard:
         self._rated: set[tuple[str, str]] = set()
         """(zone, measure) of each `zw_zone_rate` this worker exports."""
         self._written: dict[str, tuple[float, tuple]] = {}
-        self.latest: dict[str, ZoneCoverage] = {}
         self._tally: UnitTally | None = None
         self._tally_for: tuple[object, frozenset[int], int] | None = None
         self.failures = 0
@@ -179,7 +177,6 @@ class ZoneBoard:
             except Exception:
                 self.failed()
                 log.exception("zone %s not figured this sweep; the others are", z)
-        self.latest.update(figures)
         self._rate(figures)
         await self._write(figures)
         fresh = [z for z in figures if z not in self._said]
