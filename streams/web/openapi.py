@@ -192,7 +192,10 @@ PATHS: dict[str, Any] = {
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "zonewatch", "version": "1",
-             "description": "经开区在线监控与安全覆盖率 / zone coverage and alerts"},
+             "description": "经开区在线监控与安全覆盖率 / zone coverage and alerts. Bearer "
+                            "tokens (ZW_TOKENS_FILE): roles ecology, emergency and admin see "
+                            "every zone; a zone token sees its own zone (403 for another); "
+                            "role metrics reads /metrics only (403 here)."},
     "security": [{"bearer": []}],
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                    "schemas": SCHEMAS},
