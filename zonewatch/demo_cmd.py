@@ -65,7 +65,8 @@ def _print_table(names: dict[str, str], client: InfluxDBClient, bucket: str,
         f = figures.get(zone)
         rates = f.rates if f else {}
         units = f"{f.counts['units_covered']}/{f.counts['units_total']}" if f else "—"
-        mark = " ✗" if f and (rates.get("monitoring_rate") or 0) < 1 else "  "
+        short = [r for r in rates.values() if r is not None and r < 1]  # any of the three
+        mark = " ✗" if short else "  "
         print(f"{mark}{zone:<15}{names[zone]:<{12 - _wide(names[zone])}}"
               f"{_pct(rates.get('monitoring_rate')):>8}{units:>8}"
               f"{_pct(rates.get('assessment_rate')):>9}{_pct(rates.get('platform_rate')):>10}"
