@@ -51,6 +51,16 @@ def lag_field(lag_s: float, late_after_s: float | None) -> str:
     return LATE_LAG if late_after_s is not None and lag_s > late_after_s else ON_TIME_LAG
 
 
+STATISTICS_CNS = frozenset({"2051", "2061", "2031"})
+"""HJ 212 minute, hourly and daily statistics. Each is a series of its own beside the point's
+readings (tag `cn`): an hourly average dated like a real-time reading would otherwise replace
+its values, as InfluxDB keeps one row per series and time."""
+
+
+def _cn_tag(event: ReadingEvent) -> str:
+    return f"cn={_escape_tag(event.cn)}," if event.cn in STATISTICS_CNS else ""
+
+
 def reading_line(event: ReadingEvent, late_after_s: float | None = None) -> str:
     """The line protocol of one reading, built directly: the hot path of the worker.
 
@@ -58,8 +68,8 @@ def reading_line(event: ReadingEvent, late_after_s: float | None = None) -> str:
     already restricted by the schema), so no input can inject a line. `late_after_s`: the
     point's gap threshold (`lag_field`).
     """
-    tags = (f"reading,enterprise={_escape_tag(event.enterprise)},point={_escape_tag(event.point)}"
-            f",zone={_escape_tag(event.zone)}")
+    tags = (f"reading,{_cn_tag(event)}enterprise={_escape_tag(event.enterprise)}"
+            f",point={_escape_tag(event.point)},zone={_escape_tag(event.zone)}")
     fields = [f"{_escape_tag(k)}={float(v)!r},{_escape_tag(k)}_flag=\"{event.flag_of(k).value}\""
               for k, v in event.values.items()]
     lag = round((event.received_at - event.ts).total_seconds(), 3)
@@ -83,6 +93,8 @@ def reading_point(event: ReadingEvent, late_after_s: float | None = None) -> Poi
     """The InfluxDB point of one reading: a field per factor and its flag as `{factor}_flag`."""
     p = (Point(MEASUREMENT).tag("zone", event.zone).tag("enterprise", event.enterprise)
          .tag("point", event.point).time(event.ts, WritePrecision.S))
+    if event.cn in STATISTICS_CNS:
+        p.tag("cn", event.cn)
     for factor, value in event.values.items():
         p.field(factor, float(value)).field(f"{factor}_flag", event.flag_of(factor).value)
     p.field("source", event.source.value)

@@ -286,11 +286,17 @@ def _zone_points(bucket: str, measurement: str, zone: str, points: Iterable[str]
             f"|> filter(fn: (r) => {any_of('point', pids)})\n")
 
 
+LAST_PER_FIELD = ('|> group(columns: ["point", "_field"]) |> last()\n'
+                  '|> keep(columns: ["_time", "point", "_field"])')
+"""The newest row of each point's field across its series (real-time and HJ 212 statistics,
+`streams.storage.STATISTICS_CNS`), not of each series."""
+
+
 def last_valid_query(bucket: str, zone: str, points: Iterable[str],
                      lookback_s: float = 30 * 86400) -> Query[dict[str, datetime]]:
     flux = (_zone_points(bucket, "reading", zone, points, lookback_s) +
             f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
-            f'|> last() |> keep(columns: ["_time", "point", "_field"])')
+            f"{LAST_PER_FIELD}")
     return Query(flux, last_valid_of)
 
 
@@ -637,7 +643,7 @@ def last_valid_before_query(bucket: str, zone: str, at: datetime,
     flux = (f"{_source(bucket, flux_time(since), flux_time(at))}\n"
             f'|> filter(fn: (r) => r._measurement == "reading" and r.zone == {zone_lit})\n'
             f"|> filter(fn: (r) => r._field =~ /_flag$/ and {any_of('_value', VALID_FLAGS)})\n"
-            f'|> last() |> keep(columns: ["_time", "point", "_field"])')
+            f"{LAST_PER_FIELD}")
     return Query(flux, last_valid_of)
 
 

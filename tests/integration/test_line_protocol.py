@@ -123,3 +123,29 @@ def test_one_refused_line_costs_only_itself(influx: InfluxDBClient,
     assert [line for line, _ in refused] == [bad]
     assert "400" in refused[0][1]
     assert sorted(stored(influx, zw_env["ZW_INFLUX_BUCKET"], run)) == [str(n) for n in range(5)]
+
+
+def test_an_hourly_average_dated_like_a_real_time_reading_does_not_replace_it(
+        influx: InfluxDBClient, zw_env: dict[str, str]) -> None:
+    """HJ 212 CN 2061 (hourly) beside CN 2011 (real time) at the same DataTime: both kept, and
+    the point's last valid data is read across the two series."""
+    from zonewatch import query
+
+    def reading(cn: str, value: float, at: datetime) -> ReadingEvent:
+        return ReadingEvent(point="jn-0001-ww1", zone="jiangning-edz", enterprise="jn-0001",
+                            ts=at, values={"w01018": value}, cn=cn,
+                            received_at=at + timedelta(seconds=2))
+    now = datetime.now(UTC).replace(microsecond=0)
+    hour = now - timedelta(hours=1)
+    write(influx, zw_env["ZW_INFLUX_BUCKET"], [
+        reading_line(reading("2011", 23.1, hour)), reading_line(reading("2061", 20.4, hour)),
+        reading_line(reading("2011", 25.0, now - timedelta(minutes=1)))])
+    flux = f'''from(bucket: "{zw_env['ZW_INFLUX_BUCKET']}") |> range(start: -2h)
+      |> filter(fn: (r) => r._measurement == "reading" and r._field == "w01018")'''
+    got = sorted((r.get_time(), r.values.get("cn") or "", r.get_value())
+                 for t in influx.query_api().query(flux) for r in t.records)
+    assert got == [(hour, "", 23.1), (hour, "2061", 20.4),
+                   (now - timedelta(minutes=1), "", 25.0)]
+    last = query.execute(influx.query_api(), query.last_valid_query(
+        zw_env["ZW_INFLUX_BUCKET"], "jiangning-edz", ["jn-0001-ww1"]))
+    assert last == {"jn-0001-ww1": now - timedelta(minutes=1)}

@@ -31,6 +31,16 @@ def test_line_matches_influxdb_clients_point() -> None:
     assert ours.split(" ")[2] == point_line.split(" ")[2]
 
 
+@pytest.mark.parametrize(("cn", "tagged"), [(None, False), ("2011", False), ("2051", True),
+                                           ("2061", True), ("2031", True)])
+def test_hj212_statistics_are_a_series_of_their_own(cn: str | None, tagged: bool) -> None:
+    """An hourly average dated like a real-time reading must not replace it in InfluxDB."""
+    ev = event(cn=cn)
+    ours, theirs = reading_line(ev), reading_point(ev).to_line_protocol()
+    assert ours.split(" ")[0] == theirs.split(" ")[0]  # the same series key, tags sorted
+    assert (f",cn={cn}," in ours) is tagged
+
+
 @pytest.mark.parametrize(("lag_s", "field"), [(2.5, "arrival_lag_s"), (180, "arrival_lag_s"),
                                               (180.5, "late_lag_s"), (3600, "late_lag_s")])
 def test_a_reading_after_its_points_threshold_keeps_its_lag_apart(lag_s: float,
