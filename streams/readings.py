@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import faust
 from faust.types import EventT
-from influxdb_client import WritePrecision
 from pydantic import ValidationError
 
 from alerts.lifecycle import SYSTEM_ZONE
@@ -22,7 +21,14 @@ from streams.context import WorkerContext
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.points import PointTracker
-from streams.storage import MEASUREMENT, InfluxWriter, Rejected, reading_line, refused_line
+from streams.storage import (
+    MEASUREMENT,
+    InfluxWriter,
+    lines_of,
+    reading_line,
+    refused_line,
+    store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +50,14 @@ def decode_batch(raw: list[bytes]) -> tuple[list[ReadingEvent], list[DeadLetter]
 
 def reading_lines(readings: list[ReadingEvent], registry: Registry
                   ) -> tuple[list[tuple[ReadingEvent, str]], list[DeadLetter]]:
-    """Each reading's line, or a dead letter for one that cannot be written as a line."""
-    lines, bad = [], []
+    """Each reading's line, its arrival lag classed by its point's gap threshold, or a dead
+    letter for one that cannot be written as a line."""
     points = registry.point_by_id
-    for r in readings:
+
+    def line(r: ReadingEvent) -> str:
         point = points.get(r.point)
-        try:
-            lines.append((r, reading_line(r, point.threshold_s if point else None)))
-        except ValueError as e:
-            bad.append(refused_line(r.model_dump_json(), str(e), MEASUREMENT))
-    return lines, bad
-
-
-async def store(writer: InfluxWriter, lines: list[str], chunk: int) -> list[tuple[str, str]]:
-    """Write in chunks of `chunk` lines. InfluxDB refuses a whole request for one bad line, so
-    a refused chunk is written again line by line: only the lines it refuses themselves come
-    back (with the reason), to be dead-lettered; the rest of the batch is stored."""
-    refused: list[tuple[str, str]] = []
-    for start in range(0, len(lines), chunk):
-        part = lines[start:start + chunk]
-        try:
-            await writer.write(part, WritePrecision.S)
-        except Rejected:
-            for line in part:
-                try:
-                    await writer.write([line], WritePrecision.S)
-                except Rejected as r:
-                    refused.append((line, r.reason))
-    return refused
+        return reading_line(r, point.threshold_s if point else None)
+    return lines_of(readings, line, MEASUREMENT)
 
 
 def split_ticks(batch: Sequence[EventT]) -> tuple[list[EventT], list[tuple[EventT, Tick]]]:
@@ -195,6 +181,3 @@ class StallWatch:
                            subject="pipeline", zone=SYSTEM_ZONE, incident_start=since, at=at,
                            detail={"threshold_s": self._after,
                                    "influx_write_failures": write_failures})
-
-
-

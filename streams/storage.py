@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from aiohttp import ClientError
 from influxdb_client import Point, WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.rest import ApiException
+from pydantic import BaseModel
 
 from schemas import Alert, DeadLetter, ReadingEvent
 from schemas.pipeline import PointStatusChange
@@ -24,6 +26,7 @@ from zonewatch.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R", bound=BaseModel)
 MEASUREMENT = "reading"
 
 
@@ -107,6 +110,19 @@ def refused_line(line: str, reason: str, measurement: str) -> DeadLetter:
     """A line InfluxDB refused, or a record that cannot be one, kept as a dead letter."""
     return DeadLetter.of(line.encode(), topic=f"influxdb:{measurement}", code="influx_rejected",
                          reason=reason, received_at=datetime.now(UTC), stage="worker")
+
+
+def lines_of(records: Iterable[R], line: Callable[[R], str], measurement: str
+             ) -> tuple[list[tuple[R, str]], list[DeadLetter]]:
+    """Each record with its line, or a dead letter for one that cannot be written as a line
+    (an id that cannot be a tag is a `ValueError`)."""
+    lines, bad = [], []
+    for record in records:
+        try:
+            lines.append((record, line(record)))
+        except ValueError as e:
+            bad.append(refused_line(record.model_dump_json(), str(e), measurement))
+    return lines, bad
 
 
 class Rejected(Exception):
@@ -218,3 +234,21 @@ def coverage_point(c: ZoneCoverage, dark_json: str) -> Point:
 
 def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.isoformat()
+
+
+async def store(writer: InfluxWriter, lines: list[str], chunk: int) -> list[tuple[str, str]]:
+    """Write in chunks of `chunk` lines. InfluxDB refuses a whole request for one bad line, so
+    a refused chunk is written again line by line: only the lines it refuses themselves come
+    back (with the reason), to be dead-lettered; the rest of the batch is stored."""
+    refused: list[tuple[str, str]] = []
+    for start in range(0, len(lines), chunk):
+        part = lines[start:start + chunk]
+        try:
+            await writer.write(part, WritePrecision.S)
+        except Rejected:
+            for line in part:
+                try:
+                    await writer.write([line], WritePrecision.S)
+                except Rejected as r:
+                    refused.append((line, r.reason))
+    return refused

@@ -12,7 +12,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
-from schemas import AlertKind, DeadLetter, SafetyEvent
+from schemas import AlertKind, SafetyEvent
 from schemas.pipeline import PointStatusChange, StatusBatch
 from streams.acks import unless_finished
 from streams.context import WorkerContext
@@ -20,13 +20,14 @@ from streams.coverage import ZoneCoverage, zone_of_units
 from streams.emit import Emitter
 from streams.metrics import WorkerMetrics
 from streams.point_state import PointStatus
-from streams.readings import store
 from streams.storage import (
     InfluxWriter,
     Rejected,
     coverage_point,
+    lines_of,
     point_status_line,
     refused_line,
+    store,
 )
 from streams.unit_tally import UnitTally
 from streams.zones import (
@@ -79,8 +80,8 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
         """One `StatusBatch` (a pass's changes for one zone partition) into InfluxDB as
         `point_status`, in one request; a change InfluxDB refuses is dead-lettered, not
         retried for ever."""
-        lines, letters = status_lines(changes)
-        refused = await store(writer, lines, settings.batch_max)
+        written, letters = lines_of(changes, point_status_line, "point_status")
+        refused = await store(writer, [line for _, line in written], settings.batch_max)
         await emit.dead_letters(letters + [refused_line(line, why, "point_status")
                                            for line, why in refused])
 
@@ -92,17 +93,6 @@ def register(app: faust.App, ctx: WorkerContext, writer: InfluxWriter, emit: Emi
             except Exception:  # a bug for one sweep must not stop the timer for good
                 board.failed()
                 log.exception("zone sweep failed; the next one tries again")
-
-
-def status_lines(changes: list[PointStatusChange]) -> tuple[list[str], list[DeadLetter]]:
-    """Each change's line, or a dead letter for one that cannot be written as a line."""
-    lines, bad = [], []
-    for c in changes:
-        try:
-            lines.append(point_status_line(c))
-        except ValueError as e:
-            bad.append(refused_line(c.model_dump_json(), str(e), "point_status"))
-    return lines, bad
 
 
 def _by_str(table: Mapping[bytes, Any]) -> dict[str, Any]:

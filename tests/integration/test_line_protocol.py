@@ -101,8 +101,7 @@ def test_one_refused_line_costs_only_itself(influx: InfluxDBClient,
     written again line by line, so only that line comes back to be dead-lettered."""
     import asyncio
 
-    from streams.readings import store
-    from streams.storage import InfluxWriter
+    from streams.storage import InfluxWriter, store
     from zonewatch.settings import InfluxSettings
 
     run = "one-refused"
