@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def instant(ts: float | None) -> datetime | None:
+    """Epoch seconds as the time a signal or a status change carries; None when there are none,
+    or they are no time (not finite, or out of a datetime's range, as a hazard "due" in the
+    year 1 is in UTC): the message then says "unknown" instead of failing."""
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
 
 TICK_KEY = b"\x00tick"
 """Key of ingest's watermark ticks on the readings topic; no point id can look like it."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from schemas import AlertKind, ReadingEvent
-from schemas.pipeline import AlertSignal, PointStatusChange
+from schemas.pipeline import AlertSignal, PointStatusChange, instant
 from streams.context import WorkerContext
 from streams.gap_index import GapIndex
 from streams.point_record import Judgement, PointRecord, Signal, judge
@@ -25,10 +25,6 @@ class Outputs:
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.signals)
-
-
-def _dt(ts: float | None) -> datetime | None:
-    return None if ts is None or not math.isfinite(ts) else datetime.fromtimestamp(ts, UTC)
 
 
 class PointTracker:
@@ -123,7 +119,8 @@ class PointTracker:
         if j.status_changed and j.record.published is not None:
             out.changes.append(PointStatusChange(
                 point=pid, zone=enterprise.zone, enterprise=enterprise.id,
-                status=j.record.published.value, since=_dt(j.record.state.last_valid_ts), at=at))
+                status=j.record.published.value, since=instant(j.record.state.last_valid_ts),
+                at=at))
         out.signals.extend(_signal(s, pid, enterprise.zone, enterprise.id, at)
                            for s in j.signals)
 
@@ -163,4 +160,4 @@ def _signal(s: Signal, pid: str, zone: str, enterprise: str, at: datetime) -> Al
     subject = pid if s.factor is None else f"{pid}/{s.factor}"
     return AlertSignal(op=s.op, kind=s.kind.value, subject=subject, zone=zone,
                        enterprise=enterprise, point=pid, factor=s.factor,
-                       incident_start=_dt(s.start), at=at, detail=s.facts)
+                       incident_start=instant(s.start), at=at, detail=s.facts)

@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas import AlertKind, SafetyEvent
 from schemas.events import AssessmentStatus, HazardStatus
-from schemas.pipeline import AlertSignal, PointStatusChange
+from schemas.pipeline import AlertSignal, PointStatusChange, instant
 from streams.coverage import RegistryView, ZoneCoverage
 
 EXPIRING_S = 30 * 86400
@@ -141,16 +141,5 @@ def diff_signals(wanted: list[Wanted], said: Said, zones: Iterable[str],
 
 def _raise(w: Wanted, at: datetime) -> AlertSignal:
     return AlertSignal(op="raise", kind=w.kind.value, subject=w.subject, zone=w.zone,
-                       enterprise=w.enterprise, incident_start=_instant(w.start), at=at,
+                       enterprise=w.enterprise, incident_start=instant(w.start), at=at,
                        detail=dict(w.detail))
-
-
-def _instant(ts: float | None) -> datetime | None:
-    """Epoch seconds as a time; None when there are none, or they are out of a time's range
-    (a hazard "due" before the year 1 in UTC: still alerted, with its start unknown)."""
-    if ts is None:
-        return None
-    try:
-        return datetime.fromtimestamp(ts, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
