@@ -115,12 +115,9 @@ class ZoneBoard:
         self._written: dict[str, tuple[float, tuple]] = {}
         self._tally: UnitTally | None = None
         self._tally_for: tuple[object, frozenset[int], int] | None = None
-        self.failures = 0
-        """Sweeps, or zones in a sweep, that failed (and were logged) since start."""
 
     def failed(self) -> None:
-        """One sweep, or one zone of it, failed: counted here and in the metrics."""
-        self.failures += 1
+        """One sweep, or one zone of it, failed (and was logged): counted in the metrics."""
         self._metrics.zone_sweep_failures.inc()
 
     def note(self, change: PointStatusChange) -> None:
