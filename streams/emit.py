@@ -17,8 +17,7 @@ class Emitter:
     """Status changes and signals go out as one batch record per partition: Faust's cost
     per record is paid once for a whole pass over points, however many it moved."""
 
-    def __init__(self, topics: StreamTopics, partitions: int,
-                 deadletters: Counter | None = None) -> None:
+    def __init__(self, topics: StreamTopics, partitions: int, deadletters: Counter) -> None:
         self.topics = topics
         self.partitions = partitions
         self._deadletters = deadletters
@@ -28,8 +27,7 @@ class Emitter:
         for letter in letters:
             await self.topics.deadletter.send(key=letter.topic.encode(),
                                               value=letter.model_dump_json().encode())
-            if self._deadletters is not None:
-                self._deadletters.labels(code=letter.code).inc()
+            self._deadletters.labels(code=letter.code).inc()
 
     async def statuses(self, changes: Sequence[PointStatusChange]) -> None:
         """To the partition of their zone, so one worker sees its whole zone."""
