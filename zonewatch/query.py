@@ -335,14 +335,14 @@ def _since_of(rows: Iterable[Row]) -> dict[str, datetime]:
 
 async def dark_since(query_api: Any, bucket: str, zone: str, points: Iterable[str]
                      ) -> dict[str, datetime]:
-    """point → its last valid data, for "dark since" (async query API): from the last 30 days
+    """point → its last valid data, for "dark since": from the last 30 days
     of readings, which a late resend (HJ 212 补发) corrects, and for a point dark longer from
     the status history, which reaches back a year. Missing: never reported."""
     pids = list(points)
-    since = await execute(query_api, last_valid_query(bucket, zone, pids))
+    since = await _run(query_api, last_valid_query(bucket, zone, pids))
     rest = [p for p in pids if p not in since]
     if rest:
-        since |= await execute(query_api, status_since_query(bucket, zone, rest))
+        since |= await _run(query_api, status_since_query(bucket, zone, rest))
     return since
 
 
