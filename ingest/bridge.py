@@ -128,11 +128,14 @@ class Bridge:
         self._metrics.received.labels(kind=kind if len(kind) < 16 else "other").inc()
         out = self._decoder().decode(msg.topic, msg.payload, self._clock())
         if isinstance(out, DeadLetter):
-            self._metrics.deadletters.labels(code=out.code).inc()
             log.debug("dead letter (%s) from %s: %s", out.code, msg.topic, out.reason)
-            return Record(self._deadletter_topic, msg.topic.encode(),
-                          out.model_dump_json().encode())
+            return self._letter(out, msg.topic.encode())
         return out
+
+    def _letter(self, letter: DeadLetter, key: bytes, messages: int = 1) -> Record:
+        """A dead letter as its record for the dead-letter topic, counted once per message."""
+        self._metrics.deadletters.labels(code=letter.code).inc(messages)
+        return Record(self._deadletter_topic, key, letter.model_dump_json().encode())
 
     async def _send_all(self, records: list[Outgoing]) -> None:
         """Send every record; retry the failed ones with backoff until Kafka takes them all.
@@ -172,11 +175,9 @@ class Bridge:
                                reason=f"Kafka refused this record for {r.topic} for good "
                                f"({type(err).__name__}: {err})",
                                received_at=self._clock(), stage="ingest-send")
-        self._metrics.deadletters.labels(code=letter.code).inc(out.messages)
         log.warning("Kafka refused a record for %s for good (%s); sent to dead letters",
                     r.topic, type(err).__name__)
-        return [Outgoing(Record(self._deadletter_topic, r.key, letter.model_dump_json().encode()),
-                         None, out.messages)]
+        return [Outgoing(self._letter(letter, r.key, out.messages), None, out.messages)]
 
     async def _send_one(self, out: Outgoing) -> Exception | None:
         r = out.record
